@@ -1,0 +1,71 @@
+// Command-line options of `npm run dev`, validated in one place.
+
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function parseDurationMs(text: string): number {
+  const match = durationPattern.exec(text.trim());
+  if (!match) throw new Error(`invalid duration "${text}": use e.g. 30s, 2m, 1h`);
+  return Number(match[1]) * unitMs[match[2] ?? 's']!;
+}
+
+const DevOptionsSchema = z.object({
+  durationMs: z.number().min(1000, 'duration must be at least 1s').max(24 * 3_600_000),
+  vehicles: z.number().int().min(1).max(10_000),
+  rateHz: z.number().positive().max(50),
+  speedup: z.number().min(1).max(1000),
+  seed: z.number().int(),
+  allowedLatenessS: z.number().int().positive(),
+  dataDir: z.string().min(1),
+  keep: z.boolean(),
+});
+export type DevOptions = z.infer<typeof DevOptionsSchema>;
+
+export const DEV_USAGE = `usage: npm run dev -- [options]
+  --duration 60s      how long devices send (wall clock)            (default 60s)
+  --vehicles 20       simulated vehicles                              (default 20)
+  --rate 1            readings per second per vehicle, event time     (default 1)
+  --speedup 10        event time runs this much faster than the wall  (default 10)
+  --seed 1            simulator seed                                  (default 1)
+  --lateness 120      allowed lateness in seconds (short for a demo)  (default 120)
+  --data-dir DIR      where the warehouse and objects go  (default .local/dev)
+  --keep              keep servers running after the summary until Ctrl-C`;
+
+export function parseDevOptions(argv: string[]): DevOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string', default: '60s' },
+      vehicles: { type: 'string', default: '20' },
+      rate: { type: 'string', default: '1' },
+      speedup: { type: 'string', default: '10' },
+      seed: { type: 'string', default: '1' },
+      lateness: { type: 'string', default: '120' },
+      'data-dir': { type: 'string', default: '.local/dev' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(DEV_USAGE);
+    process.exit(0);
+  }
+  const parsed = DevOptionsSchema.safeParse({
+    durationMs: parseDurationMs(values.duration),
+    vehicles: Number(values.vehicles),
+    rateHz: Number(values.rate),
+    speedup: Number(values.speedup),
+    seed: Number(values.seed),
+    allowedLatenessS: Number(values.lateness),
+    dataDir: values['data-dir'],
+    keep: values.keep,
+  });
+  if (!parsed.success) {
+    throw new Error(parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join('; '));
+  }
+  return parsed.data;
+}

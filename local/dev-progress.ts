@@ -1,0 +1,136 @@
+// Progress of `npm run dev` on the terminal: readings published, feature rows in the warehouse,
+// objects in the bucket, dead-lettered readings. Counts come from the stand-ins through the same
+// official clients production uses, so they show what landed, not what was attempted.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BigQuery } from '@google-cloud/bigquery';
+import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
+import type { Storage } from '@google-cloud/storage';
+import cliProgress from 'cli-progress';
+import type { FleetConfig } from '../shared/config.js';
+import type { SimulatedMessageKind } from './device-simulator.js';
+
+export interface LandedCounts {
+  rows: number;
+  distinctRows: number;
+  featureObjects: number;
+  quarantineObjects: number;
+  lateObjects: number;
+  deadLettered: number;
+}
+
+export class DevProgress {
+  private publishedCount = 0;
+  private landed: LandedCounts = {
+    rows: 0,
+    distinctRows: 0,
+    featureObjects: 0,
+    quarantineObjects: 0,
+    lateObjects: 0,
+    deadLettered: 0,
+  };
+  private readonly deadLetters: Subscription;
+  private readonly bar: cliProgress.SingleBar;
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+
+  constructor(
+    private readonly deps: {
+      bigquery: BigQuery;
+      storage: Storage;
+      config: FleetConfig;
+      pubsub: PubSub;
+      watchSubscription: string;
+    },
+  ) {
+    this.deadLetters = deps.pubsub.subscription(deps.watchSubscription);
+    this.bar = new cliProgress.SingleBar(
+      {
+        format:
+          'published {value} | feature rows {rows} | objects features/ {featureObjects} quarantine/ {quarantineObjects} late/ {lateObjects} | dead-lettered {deadLettered}',
+        noTTYOutput: true,
+        notTTYSchedule: 5000,
+        stream: process.stderr,
+        hideCursor: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+  }
+
+  start(): void {
+    this.deadLetters.on('message', (message: Message) => {
+      this.landed.deadLettered++;
+      message.ack();
+    });
+    this.deadLetters.on('error', () => {});
+    this.bar.start(0, 0, this.landed);
+    this.timer = setInterval(() => void this.poll(), 1000);
+  }
+
+  published(_kind: SimulatedMessageKind): void {
+    this.publishedCount++;
+    this.bar.update(this.publishedCount, this.landed);
+  }
+
+  counts(): LandedCounts {
+    return { ...this.landed };
+  }
+
+  async poll(): Promise<LandedCounts> {
+    if (this.polling) return this.counts();
+    this.polling = true;
+    try {
+      const { config, bigquery, storage } = this.deps;
+      const [rows] = await bigquery.query({
+        query: `SELECT COUNT(*) AS n, COUNT(DISTINCT event_id) AS d FROM \`${config.projectId}.${config.bigquery.dataset}.${config.bigquery.featuresTable}\``,
+      });
+      const bucket = storage.bucket(config.featuresBucket);
+      const countObjects = async (prefix: string) => (await bucket.getFiles({ prefix, autoPaginate: true }))[0].length;
+      const [featureObjects, quarantineObjects, lateObjects] = await Promise.all([
+        countObjects('features/'),
+        countObjects('quarantine/'),
+        countObjects('late/'),
+      ]);
+      const first = rows[0] as { n: number; d: number } | undefined;
+      Object.assign(this.landed, {
+        rows: Number(first?.n ?? 0),
+        distinctRows: Number(first?.d ?? 0),
+        featureObjects,
+        quarantineObjects,
+        lateObjects,
+      });
+      this.bar.update(this.publishedCount, this.landed);
+    } catch {
+      // A poll that fails (a stand-in busy) is retried on the next tick.
+    } finally {
+      this.polling = false;
+    }
+    return this.counts();
+  }
+
+  /** Until every expected row has landed and the counts stop moving (or the timeout). */
+  async waitForDrain(options: { expectedRows: number; timeoutMs: number }): Promise<boolean> {
+    const deadline = Date.now() + options.timeoutMs;
+    let previous = '';
+    let stableSince = Date.now();
+    while (Date.now() < deadline) {
+      const counts = await this.poll();
+      const key = JSON.stringify(counts);
+      if (key !== previous) {
+        previous = key;
+        stableSince = Date.now();
+      }
+      if (counts.distinctRows >= options.expectedRows && Date.now() - stableSince >= 3000) return true;
+      await sleep(500);
+    }
+    return false;
+  }
+
+  stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.bar.stop();
+    this.deadLetters.removeAllListeners('message');
+    return this.deadLetters.close().catch(() => {});
+  }
+}

@@ -1,0 +1,68 @@
+// Every deployable function, served by the real functions-framework (one process group each, on a
+// free port), from the build output in dist/ — the same JavaScript a deploy ships.
+
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { getFreePort } from './servers/free-port.js';
+import { type ProcessGroup, startProcessGroup } from './servers/process-group.js';
+
+export interface FunctionSpec {
+  /** Folder under functions/ and dist/functions/. */
+  folder: string;
+  /** Name the function registers with the framework. */
+  target: string;
+  signature: 'http' | 'cloudevent';
+}
+
+export const FUNCTIONS: readonly FunctionSpec[] = [
+  { folder: 'process-telemetry', target: 'processTelemetry', signature: 'cloudevent' },
+  { folder: 'features-api', target: 'featuresApi', signature: 'http' },
+];
+
+export interface RunningFunction extends FunctionSpec {
+  url: string;
+  port: number;
+  group: ProcessGroup;
+}
+
+const frameworkMain = join(
+  dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework/package.json')),
+  'build/src/main.js',
+);
+
+export async function startFunction(options: {
+  spec: FunctionSpec;
+  repoRoot: string;
+  logDir: string;
+  env: Record<string, string>;
+}): Promise<RunningFunction> {
+  const port = await getFreePort();
+  const { spec } = options;
+  const group = await startProcessGroup({
+    name: `function-${spec.folder}`,
+    command: process.execPath,
+    args: [
+      frameworkMain,
+      `--target=${spec.target}`,
+      `--signature-type=${spec.signature}`,
+      `--source=${join(options.repoRoot, 'dist/functions', spec.folder, 'index.js')}`,
+      `--port=${port}`,
+    ],
+    logDir: options.logDir,
+    cwd: options.repoRoot,
+    env: { ...process.env, ...options.env, PORT: String(port) },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await group.waitUntilReady(
+    async () => {
+      try {
+        await fetch(url, { method: 'GET', signal: AbortSignal.timeout(1000) });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { what: `functions-framework serving ${spec.target}`, timeoutMs: 30_000 },
+  );
+  return { ...spec, url, port, group };
+}

@@ -1,0 +1,69 @@
+import type { Logger } from '../logger.js';
+import type { WindowStore } from '../ports/window-store.js';
+import type { TelemetryReading } from '../telemetry/telemetry-reading.js';
+import { buildFeatureRow, type FeatureRow } from './feature-row.js';
+import type { LateReading } from './late-archive.js';
+
+export interface EngineResult {
+  /** Rows to write: new readings and exact duplicates (whose stored snapshot gives the same row). */
+  rows: FeatureRow[];
+  /** Readings beyond the allowed lateness (first seen now, or re-sent): to the late archive. */
+  late: LateReading[];
+  applied: number;
+  duplicates: number;
+  conflicts: number;
+  lateCount: number;
+}
+
+/**
+ * The feature engine: apply readings to their vehicles' windows (one script call per vehicle,
+ * all vehicles concurrently) and assemble the rows in Node from the snapshots the store returns.
+ */
+export async function computeFeatureRows(
+  windows: WindowStore,
+  readings: readonly TelemetryReading[],
+  nowMs: number,
+  logger?: Logger,
+): Promise<EngineResult> {
+  const result: EngineResult = { rows: [], late: [], applied: 0, duplicates: 0, conflicts: 0, lateCount: 0 };
+  const byVehicle = groupByVehicle(readings);
+  const applied = await Promise.all(
+    [...byVehicle].map(async ([vehicleId, group]) => {
+      const inputs = group.map((reading) => ({ eventId: reading.event_id, reading }));
+      const results = await windows.apply(vehicleId, inputs, nowMs);
+      return results.map((r, i) => ({ ...r, reading: group[i]! }));
+    }),
+  );
+  for (const group of applied) {
+    for (const { outcome, snapshot, reading } of group) {
+      if (outcome === 'conflict') {
+        result.conflicts++;
+        logger?.warn(
+          { event_id: reading.event_id, vehicle_id: reading.vehicle_id },
+          'event_id re-sent with different values: the first applied version stands',
+        );
+      } else if (snapshot.status === 'late') {
+        result.late.push({ reading, processedTsMs: snapshot.processedTsMs });
+        if (outcome === 'late') result.lateCount++;
+        else result.duplicates++;
+      } else {
+        // A duplicate's row is written again on purpose: if the first attempt's sink write failed,
+        // this is the retry, and the stored snapshot makes it the same row.
+        if (outcome === 'new') result.applied++;
+        else result.duplicates++;
+        result.rows.push(buildFeatureRow(reading, snapshot));
+      }
+    }
+  }
+  return result;
+}
+
+function groupByVehicle(readings: readonly TelemetryReading[]): Map<string, TelemetryReading[]> {
+  const groups = new Map<string, TelemetryReading[]>();
+  for (const reading of readings) {
+    const group = groups.get(reading.vehicle_id);
+    if (group) group.push(reading);
+    else groups.set(reading.vehicle_id, [reading]);
+  }
+  return groups;
+}

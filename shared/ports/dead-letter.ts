@@ -1,0 +1,19 @@
+import type { TelemetryReject } from '../telemetry/telemetry-reject.js';
+
+/** Where refused input goes: the dead-letter topic and a quarantine object, each with its reason. */
+export interface DeadLetterSink {
+  /** Durable when resolved; idempotent per (messageId, reject index). */
+  quarantine(message: QuarantinedMessage): Promise<void>;
+}
+
+export interface QuarantinedMessage {
+  /** Pub/Sub message id of the message the rejects came from (or a content hash when there is none). */
+  messageId: string;
+  receivedAtMs: number;
+  rejects: readonly TelemetryReject[];
+}
+
+/** Publishes to a topic (Pub/Sub). */
+export interface MessagePublisher {
+  publish(topic: string, data: Buffer, attributes: Record<string, string>): Promise<string>;
+}

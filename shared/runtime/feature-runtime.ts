@@ -1,0 +1,94 @@
+/**
+ * Composition root of the functions: builds the services from config once per instance (clients
+ * are reused across invocations, which is what lets concurrent invocations share a group commit).
+ * Entry points call getFeatureRuntime() / getOnlineRuntime() and nothing else.
+ */
+import { Redis } from 'ioredis';
+import { createBigQueryFeatureSink } from '../adapters/bigquery-feature-sink.js';
+import { createStorageClient, GcsObjectStore } from '../adapters/gcs-object-store.js';
+import { createPubSubClient, PubSubPublisher } from '../adapters/pubsub-publisher.js';
+import { RedisWindowStore } from '../adapters/redis-window-store.js';
+import { type FleetConfig, loadConfig } from '../config.js';
+import { DeadLetterQuarantine } from '../features/dead-letter-quarantine.js';
+import {
+  type MessageOutcome,
+  processTelemetryMessage,
+  type TelemetryMessage,
+} from '../features/feature-service.js';
+import { GcsFeatureSink } from '../features/gcs-feature-sink.js';
+import { GroupCommitSink } from '../features/group-commit.js';
+import { LateArchive } from '../features/late-archive.js';
+import { createLogger, type Logger } from '../logger.js';
+import type { WindowStore } from '../ports/window-store.js';
+
+export interface OnlineRuntime {
+  config: FleetConfig;
+  logger: Logger;
+  windows: WindowStore;
+}
+
+export interface FeatureRuntime extends OnlineRuntime {
+  processMessage(message: TelemetryMessage): Promise<MessageOutcome>;
+}
+
+export function createRedisClient(config: FleetConfig): Redis {
+  return new Redis(config.redisUrl, {
+    // Many invocations in flight share one connection; auto-pipelining batches their scripts.
+    enableAutoPipelining: true,
+    maxRetriesPerRequest: 2,
+    // Fail fast while disconnected: the invocation throws and Pub/Sub redelivers later.
+    enableOfflineQueue: true,
+    connectTimeout: 5000,
+    // Memorystore with in-transit encryption uses rediss:// (TLS); its AUTH string is in the URL.
+  });
+}
+
+function createOnline(config: FleetConfig): OnlineRuntime {
+  const logger = createLogger({ level: config.logLevel, name: 'fleet-features' });
+  const windows = new RedisWindowStore(createRedisClient(config), {
+    allowedLatenessMs: config.engine.allowedLatenessMs,
+    dedupeRetentionS: config.engine.dedupeRetentionS,
+    vehicleIdleTtlS: config.engine.vehicleIdleTtlS,
+  });
+  return { config, logger, windows };
+}
+
+function createFeature(config: FleetConfig): FeatureRuntime {
+  const online = createOnline(config);
+  const objects = new GcsObjectStore(createStorageClient(config), config.featuresBucket);
+  const sink = new GroupCommitSink([createBigQueryFeatureSink(config), new GcsFeatureSink(objects)], {
+    maxRows: config.sink.flushMaxRows,
+    maxMs: config.sink.flushMaxMs,
+  });
+  const deps = {
+    windows: online.windows,
+    sink,
+    deadLetters: new DeadLetterQuarantine(
+      new PubSubPublisher(createPubSubClient(config)),
+      config.topics.deadLetter,
+      objects,
+    ),
+    lateArchive: new LateArchive(objects),
+    clock: Date.now,
+    logger: online.logger,
+    options: {
+      maxFutureSkewMs: config.engine.maxFutureSkewMs,
+      maxBatchReadings: config.limits.maxBatchReadings,
+      maxMessageBytes: config.limits.maxMessageBytes,
+    },
+  };
+  return { ...online, processMessage: (message) => processTelemetryMessage(deps, message) };
+}
+
+let feature: FeatureRuntime | undefined;
+let online: OnlineRuntime | undefined;
+
+export async function getFeatureRuntime(): Promise<FeatureRuntime> {
+  feature ??= createFeature(loadConfig());
+  return feature;
+}
+
+export async function getOnlineRuntime(): Promise<OnlineRuntime> {
+  online ??= createOnline(loadConfig());
+  return online;
+}
