@@ -375,6 +375,9 @@ const PAREN_KEYWORDS = new Set([
   'OVER',
   'QUALIFY',
   'RECURSIVE',
+  'ROLLUP',
+  'CUBE',
+  'SETS',
   'SELECT',
   'SOME',
   'THEN',
@@ -534,13 +537,9 @@ class Rewriter {
       throw unsupported(`"${text}" (arrays, structs, JSON subscripts) at ${this.at(i)}`);
     }
     if (text === ';') throw unsupported(`A multi-statement query (scripting) at ${this.at(i)}`);
-    if (text === '*' && this.isPunct(i + 2, '(')) {
-      // SELECT * EXCEPT (a, b) / SELECT * REPLACE (expr AS a)
-      const modifier = this.isWord(i + 1, 'EXCEPT') ? 'EXCLUDE' : this.isWord(i + 1, 'REPLACE') ? 'REPLACE' : '';
-      if (modifier) {
-        const close = this.closing(i + 2, end);
-        return [`* ${modifier} (${this.rewrite([i + 3, close])})`, close + 1];
-      }
+    if (text === '*' && this.startsSelectItem(i)) {
+      const [modifier, next] = this.starModifier(i + 1, end);
+      return [`*${modifier}`, next];
     }
     if (text === '(') {
       const close = this.closing(i, end);
@@ -548,6 +547,20 @@ class Rewriter {
     }
     if (text === ')') throw syntaxError(`Syntax error: Unexpected ")" at ${this.at(i)}`);
     return [text, i + 1];
+  }
+
+  private startsSelectItem(i: number): boolean {
+    const previous = this.tokens[i - 1];
+    if (previous?.kind === 'punct') return previous.text === ',';
+    return previous?.kind === 'ident' && ['SELECT', 'DISTINCT', 'ALL'].includes(previous.upper);
+  }
+
+  /** `* EXCEPT (a, b)` → `* EXCLUDE (a, b)`; `* REPLACE (expr AS a)` is the same in both dialects. */
+  private starModifier(j: number, end: number): [string, number] {
+    const modifier = this.isWord(j, 'EXCEPT') ? 'EXCLUDE' : this.isWord(j, 'REPLACE') ? 'REPLACE' : '';
+    if (!modifier || !this.isPunct(j + 1, '(')) return ['', j];
+    const close = this.closing(j + 1, end);
+    return [` ${modifier} (${this.rewrite([j + 2, close])})`, close + 1];
   }
 
   /** A dotted name: table paths lose the project and get quoted parts. */
@@ -581,10 +594,10 @@ class Rewriter {
         throw syntaxError(`Invalid identifier "${part.name}" at ${this.at(i)}`);
       }
     }
-    let sql = parts.map((part) => (part.quoted ? `"${part.name}"` : part.name)).join('.');
+    const sql = parts.map((part) => (part.quoted ? `"${part.name}"` : part.name)).join('.');
     if (this.isPunct(j, '.') && this.isPunct(j + 1, '*')) {
-      sql += '.*';
-      j += 2;
+      const [modifier, next] = this.starModifier(j + 2, end);
+      return [`${sql}.*${modifier}`, next];
     }
     if (parts.length === 1 && !parts[0]?.quoted) return this.word(this.tokens[i] as Token & { kind: 'ident' }, i, end);
     return [sql, j];

@@ -14,6 +14,7 @@ export const CODE_ONLY_RULES: readonly string[] = [
   `timestamp may be at most ${DEFAULT_MAX_FUTURE_SKEW_MS / 60_000} minutes ahead of the receiving clock (timestamp_in_future)`,
   'a missing event_id is derived: "d-" + the first 32 hex digits of sha256(vehicle_id + "\\n" + epoch milliseconds)',
   'a numeric timestamp below 1e11 is epoch seconds, otherwise epoch milliseconds; every form is floored to integer milliseconds, so the same instant in any format or offset is the same reading',
+  'the 2000-01-01 floor applies to the UTC instant: an ISO time written in 2000 with a positive offset can still fall in 1999 (timestamp_too_old)',
   `a message may be at most ${DEFAULT_MAX_BYTES} bytes of UTF-8 (message_too_large)`,
   `values inside a reading may nest at most ${MAX_READING_DEPTH} levels deep (too_deeply_nested)`,
   'in a batch each reading is judged alone: valid readings are accepted even when others are rejected, where this schema fails the whole batch',

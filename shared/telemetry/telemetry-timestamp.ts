@@ -58,7 +58,16 @@ function fromIsoString(value: string): TimestampResult {
     const fracMs = Number((frac ?? '').padEnd(3, '0').slice(0, 3));
     const offsetMin = sign ? (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) : 0;
     const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-    return { ok: true, ms: utc + fracMs - offsetMin * 60_000 };
+    const ms = utc + fracMs - offsetMin * 60_000;
+    // The pattern checks the written year; the floor is on the instant (2000-01-01T00:30+01:00 is 1999).
+    if (ms < MIN_TIMESTAMP_MS) {
+      return {
+        ok: false,
+        reason: 'timestamp_too_old',
+        message: `is before 2000-01-01, is the device clock set? (got ${describeValue(value)})`,
+      };
+    }
+    return { ok: true, ms };
   }
   return { ok: false, ...explainBadIsoString(value) };
 }

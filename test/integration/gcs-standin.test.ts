@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { ApiError, type Bucket, type GetFilesOptions, Storage } from '@google-cloud/storage';
+import {
+  ApiError,
+  type Bucket,
+  type GetFilesOptions,
+  type GetFilesResponse,
+  Storage,
+} from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GcsStandin, startGcsStandin } from '../../local/gcs-standin/index.js';
 
@@ -164,7 +170,7 @@ describe('GCS stand-in through @google-cloud/storage', () => {
     const pages: string[][] = [];
     let query: GetFilesOptions | undefined = { prefix: 'list/', maxResults: 2, autoPaginate: false };
     while (query) {
-      const [page, next] = await bucket.getFiles(query);
+      const [page, next]: GetFilesResponse = await bucket.getFiles(query);
       pages.push(page.map((f) => f.name));
       // After the last page the client hands back null (typed as an object).
       query = (next as GetFilesOptions | null) ?? undefined;

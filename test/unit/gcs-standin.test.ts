@@ -43,7 +43,7 @@ describe('crc32c', () => {
 
 describe('object file names', () => {
   it.each([
-    ['../escape', '%2E%2E%2Fescape'],
+    ['../escape', '%2E.%2Fescape'],
     ['..', '%2E.'],
     ['a/b=1/c.ndjson.gz', 'a%2Fb%3D1%2Fc.ndjson.gz'],
     ['~tilde', '%7Etilde'],
