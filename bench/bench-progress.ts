@@ -12,10 +12,12 @@ export const silentProgress: BenchProgress = {
   phase: () => ({ update: () => {}, stop: () => {} }),
 };
 
-export function stderrProgress(): BenchProgress {
+/** Phase lines on stderr, and progress bars unless `bars` is false. */
+export function stderrProgress(bars = true): BenchProgress {
   return {
     log: (line) => process.stderr.write(`${line}\n`),
     phase(name, total) {
+      if (!bars) return silentProgress.phase(name, total);
       const bar = new cliProgress.SingleBar(
         {
           format: `${name.padEnd(14)} [{bar}] {percentage}% {value}/{total} {rate}/s`,

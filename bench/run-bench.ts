@@ -19,7 +19,6 @@ import { runSinks } from './sink-phase.js';
 export interface RunBenchOptions extends Partial<BenchOptions> {
   /** Apply QUICK_BENCH_OPTIONS under the explicit options. */
   quick?: boolean;
-  progress?: boolean;
 }
 
 /** 2026-03-01T00:00:00Z: event times are replayed, not read from the wall clock. */

@@ -53,7 +53,10 @@ export async function runSinkBench(opts: SinkBenchOptions): Promise<SinkBenchRes
       apiEndpoint: opts.bigqueryStandinUrl,
     },
   });
-  const bigquery = new BigQueryFeatureSink(bigqueryClient, { dataset: `sink_bench_${run}`, table: 'features' });
+  const bigquery = new BigQueryFeatureSink(bigqueryClient, {
+    dataset: `sink_bench_${run}`,
+    table: 'features',
+  });
   await bigquery.ensureTable();
 
   const results: SinkBenchResult[] = [];

@@ -14,7 +14,7 @@ import { type DevOptions, parseDevOptions } from './dev-options.js';
 import { collectSummary, printSummary } from './dev-summary.js';
 import { FUNCTIONS, type RunningFunction, startFunction } from './function-servers.js';
 import { startLocalStack } from './local-stack.js';
-import { createPipelineResources, DEAD_LETTER_WATCH_SUBSCRIPTION } from './pipeline-resources.js';
+import { createPipelineResources } from './pipeline-resources.js';
 import { ensurePrerequisites } from './prerequisites.js';
 import { publishSimulatedFleet } from './simulated-publisher.js';
 
@@ -52,7 +52,7 @@ async function main(options: DevOptions): Promise<void> {
   for (const f of functions) cleanups.push(() => f.group.stop());
   const processTelemetry = functions.find((f) => f.target === 'processTelemetry')!;
   const featuresApi = functions.find((f) => f.target === 'featuresApi')!;
-  await createPipelineResources({
+  const subscriptions = await createPipelineResources({
     pubsub,
     storage,
     projectId: config.projectId,
@@ -63,7 +63,7 @@ async function main(options: DevOptions): Promise<void> {
   });
   for (const f of functions) log(`${f.target} served by functions-framework at ${f.url} (log ${f.group.logPath})`);
 
-  const progress = new DevProgress({ bigquery, storage, config, pubsub, watchSubscription: DEAD_LETTER_WATCH_SUBSCRIPTION });
+  const progress = new DevProgress({ bigquery, storage, config, pubsub, watchSubscription: subscriptions.deadLetterWatch });
   cleanups.push(() => progress.stop());
   progress.start();
   const published = await publishSimulatedFleet({

@@ -63,7 +63,8 @@ const CITY_CENTERS = [
   { lat: 40.4168, lon: -3.7038 },
 ] as const;
 const UTC_OFFSETS_MIN = [120, 60, -300, 330, 0, -180] as const;
-const GEAR_TOP_KMH = [15, 30, 50, 70, 95] as const;
+/** rpm per km/h, top gear first. */
+const GEAR_RPM_PER_KMH = [22, 27, 34, 45, 68, 120] as const;
 
 export function vehicleIdFor(index: number): string {
   return `veh-${String(index + 1).padStart(5, '0')}`;
@@ -172,8 +173,10 @@ function checkOptions(options: SimulateFleetOptions): Settings {
   const { vehicles, ratePerVehicleHz, durationS, startMs } = options;
   if (!Number.isInteger(vehicles) || vehicles < 0) fail(`vehicles must be an integer >= 0, got ${vehicles}`);
   // Above 100 Hz two readings of one vehicle could round to the same millisecond, i.e. the same identity.
-  if (!(ratePerVehicleHz > 0 && ratePerVehicleHz <= 100)) fail(`ratePerVehicleHz must be in (0, 100], got ${ratePerVehicleHz}`);
-  if (!(Number.isFinite(durationS) && durationS >= 0)) fail(`durationS must be a finite number >= 0, got ${durationS}`);
+  if (!(ratePerVehicleHz > 0 && ratePerVehicleHz <= 100))
+    fail(`ratePerVehicleHz must be in (0, 100], got ${ratePerVehicleHz}`);
+  if (!(Number.isFinite(durationS) && durationS >= 0))
+    fail(`durationS must be a finite number >= 0, got ${durationS}`);
   if (!Number.isSafeInteger(startMs)) fail(`startMs must be integer epoch ms, got ${startMs}`);
   const rate = (name: string, value: number | undefined, fallback: number): number => {
     const chosen = value ?? fallback;
@@ -193,7 +196,8 @@ function checkOptions(options: SimulateFleetOptions): Settings {
   if (settings.malformedRate + settings.lateRate + settings.outOfOrderRate > 1) {
     fail('malformedRate + lateRate + outOfOrderRate must not exceed 1');
   }
-  if (!(settings.allowedLatenessMs >= 0)) fail(`allowedLatenessMs must be >= 0, got ${settings.allowedLatenessMs}`);
+  if (!(settings.allowedLatenessMs >= 0))
+    fail(`allowedLatenessMs must be >= 0, got ${settings.allowedLatenessMs}`);
   return settings;
 }
 
@@ -206,7 +210,18 @@ function createVehicle(index: number, rng: SeededRandom, startMs: number, period
     id: vehicleIdFor(index),
     rng,
     offsetMs: rng.range(0, periodMs),
-    timestampFormat: rng.pick(['iso_z', 'iso_z', 'iso_z', 'iso_z', 'iso_z', 'iso_offset', 'iso_offset', 'epoch_ms', 'epoch_ms', 'epoch_s']),
+    timestampFormat: rng.pick([
+      'iso_z',
+      'iso_z',
+      'iso_z',
+      'iso_z',
+      'iso_z',
+      'iso_offset',
+      'iso_offset',
+      'epoch_ms',
+      'epoch_ms',
+      'epoch_s',
+    ]),
     utcOffsetMin: rng.pick(UTC_OFFSETS_MIN),
     sendsEventId: rng.chance(0.4),
     reportsRpm: rng.chance(0.85),
@@ -361,6 +376,7 @@ function updateEngineTemperature(vehicle: Vehicle, tsMs: number, dtS: number, en
   if (
     !overheating &&
     vehicle.overheatProne &&
+    tsMs > vehicle.overheatUntilMs + 10 * 60_000 &&
     vehicle.phase === 'driving' &&
     vehicle.tempC > vehicle.nominalTempC - 5 &&
     rng.chance(Math.min(1, dtS / (12 * 60)))
@@ -386,18 +402,24 @@ function updateEngineTemperature(vehicle: Vehicle, tsMs: number, dtS: number, en
 
 function engineRpm(vehicle: Vehicle, engineOn: boolean, speedKmh: number, deltaKmh: number): number {
   if (!engineOn) return 0;
-  const idle = 800 + vehicle.rng.normal(0, 15);
-  if (speedKmh < 3) return idle;
-  let low = 0;
-  for (const top of GEAR_TOP_KMH) {
-    if (speedKmh <= top) return 1100 + (1900 * (speedKmh - low)) / (top - low) + (deltaKmh > 0 ? 150 : 0);
-    low = top;
+  if (speedKmh < 3) return 800 + vehicle.rng.normal(0, 15); // idle
+  // The gear that brings revs closest to what the driver wants: more at speed, more when accelerating.
+  const wanted = 1300 + 10 * speedKmh + (deltaKmh > 0.5 ? 400 : 0);
+  let best = Number.POSITIVE_INFINITY;
+  for (const perKmh of GEAR_RPM_PER_KMH) {
+    const rpm = speedKmh * perKmh;
+    if (Math.abs(rpm - wanted) < Math.abs(best - wanted)) best = rpm;
   }
-  return 1100 + (speedKmh - low) * 22 + (deltaKmh > 0 ? 150 : 0); // top gear
+  return Math.max(900, best) + vehicle.rng.normal(0, 20);
 }
 
 /** The messages one reading turns into, each with its send time. */
-function messagesFor(vehicle: Vehicle, reading: Reading, settings: Settings, endMs: number): SimulatedMessage[] {
+function messagesFor(
+  vehicle: Vehicle,
+  reading: Reading,
+  settings: Settings,
+  endMs: number,
+): SimulatedMessage[] {
   const { rng } = vehicle;
   const tsMs = reading.event_ts_ms;
   const base = { vehicleId: vehicle.id, eventTsMs: tsMs };
@@ -405,7 +427,15 @@ function messagesFor(vehicle: Vehicle, reading: Reading, settings: Settings, end
   const draw = rng.next();
   let first: SimulatedMessage;
   if (draw < settings.malformedRate) {
-    return [{ kind: 'malformed', vehicleId: vehicle.id, data: malformedPayload(rng, reading, data), eventTsMs: null, sendMs: tsMs }];
+    return [
+      {
+        kind: 'malformed',
+        vehicleId: vehicle.id,
+        data: malformedPayload(rng, reading, data),
+        eventTsMs: null,
+        sendMs: tsMs,
+      },
+    ];
   }
   const lateDelay = settings.allowedLatenessMs + rng.range(60_000, 15 * 60_000);
   const disorderDelay = Math.min(settings.periodMs * rng.range(1.5, 4), settings.allowedLatenessMs / 2);
@@ -425,16 +455,27 @@ function messagesFor(vehicle: Vehicle, reading: Reading, settings: Settings, end
   if (first.kind === 'late' || !rng.chance(settings.duplicateRate)) return [first];
   // A retry after a lost acknowledgement: the same reading, half the time in another timestamp format.
   const duplicateData = rng.chance(0.5)
-    ? encodeReading(reading, rng.pick(['iso_z', 'iso_offset', 'epoch_ms', 'epoch_s']), rng.pick(UTC_OFFSETS_MIN))
+    ? encodeReading(
+        reading,
+        rng.pick(['iso_z', 'iso_offset', 'epoch_ms', 'epoch_s']),
+        rng.pick(UTC_OFFSETS_MIN),
+      )
     : data;
-  return [first, { ...base, kind: 'duplicate', data: duplicateData, sendMs: first.sendMs + rng.int(200, 30_000) }];
+  return [
+    first,
+    { ...base, kind: 'duplicate', data: duplicateData, sendMs: first.sendMs + rng.int(200, 30_000) },
+  ];
 }
 
 function encodeReading(reading: Reading, format: TimestampFormat, utcOffsetMin: number): string {
   return JSON.stringify(readingObject(reading, format, utcOffsetMin));
 }
 
-function readingObject(reading: Reading, format: TimestampFormat, utcOffsetMin: number): Record<string, unknown> {
+function readingObject(
+  reading: Reading,
+  format: TimestampFormat,
+  utcOffsetMin: number,
+): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   if (reading.event_id !== null) body.event_id = reading.event_id;
   body.vehicle_id = reading.vehicle_id;
@@ -564,16 +605,26 @@ function before(a: Queued, b: Queued): boolean {
 }
 
 /** The point `distanceKm` away along the initial bearing, on a sphere: haversine back gives `distanceKm`. */
-function destination(latDeg: number, lonDeg: number, bearingDeg: number, distanceKm: number): [number, number] {
+function destination(
+  latDeg: number,
+  lonDeg: number,
+  bearingDeg: number,
+  distanceKm: number,
+): [number, number] {
   const toRad = Math.PI / 180;
   const phi1 = latDeg * toRad;
   const lambda1 = lonDeg * toRad;
   const theta = bearingDeg * toRad;
   const delta = distanceKm / EARTH_RADIUS_KM;
-  const phi2 = Math.asin(Math.sin(phi1) * Math.cos(delta) + Math.cos(phi1) * Math.sin(delta) * Math.cos(theta));
+  const phi2 = Math.asin(
+    Math.sin(phi1) * Math.cos(delta) + Math.cos(phi1) * Math.sin(delta) * Math.cos(theta),
+  );
   const lambda2 =
     lambda1 +
-    Math.atan2(Math.sin(theta) * Math.sin(delta) * Math.cos(phi1), Math.cos(delta) - Math.sin(phi1) * Math.sin(phi2));
+    Math.atan2(
+      Math.sin(theta) * Math.sin(delta) * Math.cos(phi1),
+      Math.cos(delta) - Math.sin(phi1) * Math.sin(phi2),
+    );
   return [phi2 / toRad, ((((lambda2 / toRad + 540) % 360) + 360) % 360) - 180];
 }
 
@@ -582,7 +633,8 @@ export function haversineKm(lat1: number, lon1: number, lat2: number, lon2: numb
   const toRad = Math.PI / 180;
   const dPhi = (lat2 - lat1) * toRad;
   const dLambda = (lon2 - lon1) * toRad;
-  const a = Math.sin(dPhi / 2) ** 2 + Math.cos(lat1 * toRad) * Math.cos(lat2 * toRad) * Math.sin(dLambda / 2) ** 2;
+  const a =
+    Math.sin(dPhi / 2) ** 2 + Math.cos(lat1 * toRad) * Math.cos(lat2 * toRad) * Math.sin(dLambda / 2) ** 2;
   return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(a)));
 }
 

@@ -5,8 +5,12 @@
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
 
-export const FEATURES_SUBSCRIPTION = 'telemetry-raw-process-telemetry';
-export const DEAD_LETTER_WATCH_SUBSCRIPTION = 'telemetry-dlq-watch';
+export interface PipelineSubscriptions {
+  /** Push subscription feeding processTelemetry: `<telemetry topic>-process-telemetry`. */
+  features: string;
+  /** Pull subscription on the dead-letter topic, for watching it: `<dead-letter topic>-watch`. */
+  deadLetterWatch: string;
+}
 
 export async function createPipelineResources(options: {
   pubsub: PubSub;
@@ -17,7 +21,7 @@ export async function createPipelineResources(options: {
   deadLetterTopic: string;
   /** Base URL of the functions-framework server of processTelemetry. */
   processTelemetryUrl: string;
-}): Promise<void> {
+}): Promise<PipelineSubscriptions> {
   const { pubsub, projectId } = options;
   const [bucketExists] = await options.storage.bucket(options.bucket).exists();
   if (!bucketExists) await options.storage.createBucket(options.bucket);
@@ -26,16 +30,21 @@ export async function createPipelineResources(options: {
   const [deadLetter] = await pubsub.topic(options.deadLetterTopic).get({ autoCreate: true });
   // The framework names the topic in the CloudEvent's source from this path.
   const pushEndpoint = `${options.processTelemetryUrl}/projects/${projectId}/topics/${options.telemetryTopic}`;
-  const features = telemetry.subscription(FEATURES_SUBSCRIPTION);
+  const names: PipelineSubscriptions = {
+    features: `${options.telemetryTopic}-process-telemetry`,
+    deadLetterWatch: `${options.deadLetterTopic}-watch`,
+  };
+  const features = telemetry.subscription(names.features);
   if (!(await features.exists())[0]) {
-    await telemetry.createSubscription(FEATURES_SUBSCRIPTION, {
+    await telemetry.createSubscription(names.features, {
       pushConfig: { pushEndpoint },
       ackDeadlineSeconds: 30,
       retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } },
       deadLetterPolicy: { deadLetterTopic: deadLetter.name, maxDeliveryAttempts: 5 },
     });
   }
-  if (!(await deadLetter.subscription(DEAD_LETTER_WATCH_SUBSCRIPTION).exists())[0]) {
-    await deadLetter.createSubscription(DEAD_LETTER_WATCH_SUBSCRIPTION);
+  if (!(await deadLetter.subscription(names.deadLetterWatch).exists())[0]) {
+    await deadLetter.createSubscription(names.deadLetterWatch);
   }
+  return names;
 }

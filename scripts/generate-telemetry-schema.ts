@@ -7,7 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { buildTelemetryJsonSchema, renderTelemetryJsonSchema } from '../shared/telemetry/telemetry-json-schema.js';
+import {
+  buildTelemetryJsonSchema,
+  renderTelemetryJsonSchema,
+} from '../shared/telemetry/telemetry-json-schema.js';
 
 const schemaFile = fileURLToPath(new URL('../shared/telemetry/telemetry-v1.schema.json', import.meta.url));
 const biome = fileURLToPath(new URL('../node_modules/.bin/biome', import.meta.url));

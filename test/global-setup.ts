@@ -54,14 +54,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (pubsub.status === 'fulfilled') stops.push(pubsub.value.stop);
   if (gcs.status === 'fulfilled') stops.push(() => gcs.value.close());
   if (bigquery.status === 'fulfilled') stops.push(() => bigquery.value.close());
-  const failures = started.filter((result) => result.status === 'rejected').map((result) => result.reason);
   if (
-    failures.length > 0 ||
-    redis.status !== 'fulfilled' ||
-    pubsub.status !== 'fulfilled' ||
-    gcs.status !== 'fulfilled' ||
-    bigquery.status !== 'fulfilled'
+    redis.status === 'rejected' ||
+    pubsub.status === 'rejected' ||
+    gcs.status === 'rejected' ||
+    bigquery.status === 'rejected'
   ) {
+    const failures = started.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
     await teardown();
     throw failures.length === 1
       ? failures[0]

@@ -79,13 +79,7 @@ export const alreadyExists = (message: string): BigQueryApiError =>
 
 /** Query errors carry `location: "q"` like the real API (the offending request parameter). */
 export const invalidQuery = (message: string, options?: { cause?: unknown }): BigQueryApiError =>
-  new BigQueryApiError(
-    400,
-    'invalidQuery',
-    message,
-    { location: 'q', locationType: 'parameter' },
-    options,
-  );
+  new BigQueryApiError(400, 'invalidQuery', message, { location: 'q', locationType: 'parameter' }, options);
 
 export const notImplemented = (message: string): BigQueryApiError =>
   new BigQueryApiError(501, 'notImplemented', `${message} is not supported by the BigQuery stand-in`);

@@ -13,8 +13,7 @@ export class InsertIdWindow {
   ) {}
 
   has(tableKey: string, insertId: string): boolean {
-    const seen = this.prune(tableKey);
-    return seen !== undefined && seen.has(insertId);
+    return this.prune(tableKey)?.has(insertId) ?? false;
   }
 
   remember(tableKey: string, insertIds: Iterable<string>): void {

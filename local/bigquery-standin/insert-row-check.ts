@@ -9,8 +9,8 @@
  */
 import {
   epochSecondsToMicros,
-  parseDatetimeText,
   parseDateText,
+  parseDatetimeText,
   parseTimestampText,
 } from './bigquery-time.js';
 import type { ColumnSpec } from './table-schema.js';
@@ -79,7 +79,9 @@ function convert(column: ColumnSpec, value: unknown): Conversion {
       let parsed: bigint | undefined;
       if (typeof value === 'number' && Number.isSafeInteger(value)) parsed = BigInt(value);
       if (typeof value === 'string' && /^\s*[+-]?\d{1,19}\s*$/.test(value)) parsed = BigInt(value.trim());
-      return parsed !== undefined && parsed >= INT64_MIN && parsed <= INT64_MAX ? { ok: true, value: parsed } : bad;
+      return parsed !== undefined && parsed >= INT64_MIN && parsed <= INT64_MAX
+        ? { ok: true, value: parsed }
+        : bad;
     }
     case 'FLOAT': {
       if (typeof value === 'number') return { ok: true, value };
@@ -92,8 +94,12 @@ function convert(column: ColumnSpec, value: unknown): Conversion {
     }
     case 'NUMERIC': {
       const scaled =
-        typeof value === 'number' || typeof value === 'string' ? parseNumericScaled(String(value)) : undefined;
-      return scaled === undefined ? fail(`Invalid NUMERIC value: ${display(value)}`) : { ok: true, value: scaled };
+        typeof value === 'number' || typeof value === 'string'
+          ? parseNumericScaled(String(value))
+          : undefined;
+      return scaled === undefined
+        ? fail(`Invalid NUMERIC value: ${display(value)}`)
+        : { ok: true, value: scaled };
     }
     case 'BOOLEAN': {
       if (typeof value === 'boolean') return { ok: true, value };
@@ -120,7 +126,9 @@ function convert(column: ColumnSpec, value: unknown): Conversion {
     }
     case 'DATETIME': {
       const micros = typeof value === 'string' ? parseDatetimeText(value) : undefined;
-      return micros === undefined ? fail(`Invalid datetime string "${display(value)}"`) : { ok: true, value: micros };
+      return micros === undefined
+        ? fail(`Invalid datetime string "${display(value)}"`)
+        : { ok: true, value: micros };
     }
     case 'JSON': {
       if (typeof value !== 'string') return { ok: true, value: JSON.stringify(value) };

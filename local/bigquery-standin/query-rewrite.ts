@@ -10,8 +10,8 @@
  * - Only one SELECT (or WITH … SELECT) statement; a trailing `;` is dropped. DML, DDL and scripting
  *   are rejected.
  * - Table paths: `project.dataset.table` (backticked or not) and `dataset.table` become
- *   `"dataset"."table"`; the project must be the job's project. Wildcard tables and
- *   INFORMATION_SCHEMA are rejected.
+ *   `"dataset"."table"`; the project must be the job's (or the stand-in's default) project.
+ *   Wildcard tables and INFORMATION_SCHEMA are rejected.
  * - Literals: "double-quoted" and '''triple-quoted''' strings (with BigQuery escapes) and r'raw'
  *   strings become DuckDB '…' strings; decimal literals become DOUBLE (FLOAT64 in BigQuery, DECIMAL in
  *   DuckDB); typed literals TIMESTAMP '…' → TIMESTAMPTZ, DATETIME '…' → TIMESTAMP, NUMERIC '…',
@@ -38,8 +38,8 @@ export class QueryRewriteError extends Error {
 }
 
 export interface QueryRewriteOptions {
-  /** The job's project: `project.dataset.table` paths must name it. */
-  projectId: string;
+  /** Projects a `project.dataset.table` path may name: the job's project and the stand-in's default. */
+  projectIds: readonly string[];
 }
 
 export interface RewrittenQuery {
@@ -60,8 +60,8 @@ type Token =
   | { kind: 'punct'; text: string; pos: number };
 
 const syntaxError = (message: string): QueryRewriteError => new QueryRewriteError('QUERY_SYNTAX', message);
-const unsupported = (message: string): QueryRewriteError =>
-  new QueryRewriteError('QUERY_UNSUPPORTED', `${message} is not supported by the BigQuery stand-in`);
+const unsupported = (what: string, hint = ''): QueryRewriteError =>
+  new QueryRewriteError('QUERY_UNSUPPORTED', `${what} is not supported by the BigQuery stand-in${hint}`);
 
 function position(sql: string, offset: number): string {
   const before = sql.slice(0, offset).split('\n');
@@ -117,7 +117,8 @@ function decodeEscapes(raw: string, sql: string, pos: number): string {
     else if (next === 'U') out += hex(8);
     else if (/[0-7]/.test(next)) {
       const digits = raw.slice(i + 1, i + 4);
-      if (!/^[0-7]{3}$/.test(digits)) throw syntaxError(`Illegal escape sequence: \\${digits} at ${position(sql, pos)}`);
+      if (!/^[0-7]{3}$/.test(digits))
+        throw syntaxError(`Illegal escape sequence: \\${digits} at ${position(sql, pos)}`);
       out += String.fromCodePoint(Number.parseInt(digits, 8));
       i += 3;
     } else {
@@ -467,7 +468,8 @@ class Rewriter {
       }
     }
     args.push([argStart, end]);
-    for (const [s, e] of args) if (s === e) throw syntaxError(`Syntax error: Empty argument at ${this.at(s)}`);
+    for (const [s, e] of args)
+      if (s === e) throw syntaxError(`Syntax error: Empty argument at ${this.at(s)}`);
     return args;
   }
 
@@ -476,7 +478,8 @@ class Rewriter {
     if (range[1] - range[0] !== 1 || token?.kind !== 'ident') {
       throw syntaxError(`Syntax error: Expected a date part for ${what} at ${this.at(range[0])}`);
     }
-    if (!allowed.includes(token.upper)) throw unsupported(`${what} with part ${token.upper} at ${this.at(range[0])}`);
+    if (!allowed.includes(token.upper))
+      throw unsupported(`${what} with part ${token.upper} at ${this.at(range[0])}`);
     return token.upper;
   }
 
@@ -484,7 +487,9 @@ class Rewriter {
   private intervalUnit(range: Range, allowed: readonly string[], what: string): string {
     const last = this.tokens[range[1] - 1];
     if (!this.isWord(range[0], 'INTERVAL') || last?.kind !== 'ident') {
-      throw syntaxError(`Syntax error: ${what} expects an INTERVAL as its second argument at ${this.at(range[0])}`);
+      throw syntaxError(
+        `Syntax error: ${what} expects an INTERVAL as its second argument at ${this.at(range[0])}`,
+      );
     }
     if (!allowed.includes(last.upper)) throw unsupported(`${what} with INTERVAL … ${last.upper}`);
     return last.upper;
@@ -498,7 +503,10 @@ class Rewriter {
       out.push(text);
       i = next;
     }
-    return out.join(' ');
+    return out.reduce(
+      (sql, piece) => (sql === '' ? piece : piece === ',' ? `${sql},` : `${sql} ${piece}`),
+      '',
+    );
   }
 
   /** Rewrites the construct starting at token `i`; returns its SQL and the index after it. */
@@ -574,21 +582,28 @@ class Rewriter {
       else throw syntaxError(`Syntax error: Unexpected end of a dotted name at ${this.at(j)}`);
       j += 1;
       const following = this.tokens[j + 1];
-      if (!this.isPunct(j, '.') || j + 1 >= end || (following?.kind !== 'ident' && following?.kind !== 'quoted')) break;
+      if (
+        !this.isPunct(j, '.') ||
+        j + 1 >= end ||
+        (following?.kind !== 'ident' && following?.kind !== 'quoted')
+      )
+        break;
       j += 1;
     }
     if (this.isPunct(j, '(')) {
       throw unsupported(`Function ${parts.map((p) => p.name).join('.')} at ${this.at(i)}`);
     }
     const first = parts[0];
-    if (parts.length >= 3 && first?.name === this.options.projectId) parts.shift();
-    else if (first && first.name.includes('-')) {
+    if (parts.length >= 3 && first && this.options.projectIds.includes(first.name)) parts.shift();
+    else if (first?.name.includes('-')) {
       throw unsupported(
-        `Project ${first.name} (the stand-in serves only ${this.options.projectId} here) at ${this.at(i)}`,
+        `Project ${first.name} at ${this.at(i)}`,
+        `: queries here may name ${this.options.projectIds.join(' or ')}`,
       );
     }
     for (const part of parts) {
-      if (part.name.toUpperCase() === 'INFORMATION_SCHEMA') throw unsupported(`INFORMATION_SCHEMA at ${this.at(i)}`);
+      if (part.name.toUpperCase() === 'INFORMATION_SCHEMA')
+        throw unsupported(`INFORMATION_SCHEMA at ${this.at(i)}`);
       if (part.name.includes('*')) throw unsupported(`A wildcard table at ${this.at(i)}`);
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(part.name)) {
         throw syntaxError(`Invalid identifier "${part.name}" at ${this.at(i)}`);
@@ -599,7 +614,8 @@ class Rewriter {
       const [modifier, next] = this.starModifier(j + 2, end);
       return [`${sql}.*${modifier}`, next];
     }
-    if (parts.length === 1 && !parts[0]?.quoted) return this.word(this.tokens[i] as Token & { kind: 'ident' }, i, end);
+    if (parts.length === 1 && !parts[0]?.quoted)
+      return this.word(this.tokens[i] as Token & { kind: 'ident' }, i, end);
     return [sql, j];
   }
 
@@ -651,7 +667,11 @@ class Rewriter {
       const token = this.tokens[j] as Token;
       if (this.isPunct(j, '(')) depth += 1;
       else if (this.isPunct(j, ')')) depth -= 1;
-      else if (depth === 0 && token.kind === 'ident' && (INTERVAL_UNITS as readonly string[]).includes(token.upper)) {
+      else if (
+        depth === 0 &&
+        token.kind === 'ident' &&
+        (INTERVAL_UNITS as readonly string[]).includes(token.upper)
+      ) {
         if (j === i + 1) break;
         if (this.isWord(j + 1, 'TO')) throw unsupported(`An INTERVAL range (… TO …) at ${this.at(i)}`);
         const single = j === i + 2 ? this.tokens[i + 1] : undefined;
@@ -729,7 +749,9 @@ class Rewriter {
     const args = this.splitArgs(inner);
     const arity = (...counts: number[]): void => {
       if (!counts.includes(args.length)) {
-        throw syntaxError(`No matching signature for function ${name} with ${args.length} argument(s) at ${at}`);
+        throw syntaxError(
+          `No matching signature for function ${name} with ${args.length} argument(s) at ${at}`,
+        );
       }
     };
     const arg = (n: number): string => `(${this.rewrite(args[n] as Range)})`;
@@ -827,15 +849,20 @@ class Rewriter {
 
 export function rewriteBigQuerySql(sql: string, options: QueryRewriteOptions): RewrittenQuery {
   const tokens = tokenize(sql);
-  while (tokens.length > 0 && tokens.at(-1)?.kind === 'punct' && (tokens.at(-1) as { text: string }).text === ';') {
+  while (
+    tokens.length > 0 &&
+    tokens.at(-1)?.kind === 'punct' &&
+    (tokens.at(-1) as { text: string }).text === ';'
+  ) {
     tokens.pop();
   }
   const first = tokens[0];
   if (!first) throw syntaxError('Syntax error: Unexpected end of script');
-  const startsSelect = first.kind === 'ident' ? STATEMENT_STARTS.has(first.upper) : first.kind === 'punct' && first.text === '(';
+  const startsSelect =
+    first.kind === 'ident' ? STATEMENT_STARTS.has(first.upper) : first.kind === 'punct' && first.text === '(';
   if (!startsSelect) {
-    const what = first.kind === 'ident' ? first.upper : 'This statement';
-    throw unsupported(`${what} (only SELECT queries run here; DML, DDL and scripting do not)`);
+    const what = first.kind === 'ident' ? `Statement ${first.upper}` : 'This statement';
+    throw unsupported(what, ': only SELECT queries run here (no DML, DDL or scripting)');
   }
   const rewriter = new Rewriter(sql, tokens, options);
   const rewritten = rewriter.rewrite([0, tokens.length]);

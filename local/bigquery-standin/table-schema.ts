@@ -101,7 +101,8 @@ function normalizeField(raw: unknown): ColumnSpec {
   const type = TYPE_ALIASES[requestedType];
   if (!type) throw invalid(`Invalid value for type: ${requestedType} is not a valid value`);
   for (const parameter of ['maxLength', 'precision', 'scale'] as const) {
-    if (raw[parameter] !== undefined) throw notImplemented(`Field ${name}: parameterized type (${parameter})`);
+    if (raw[parameter] !== undefined)
+      throw notImplemented(`Field ${name}: parameterized type (${parameter})`);
   }
   const requestedMode = typeof raw.mode === 'string' ? raw.mode.toUpperCase() : 'NULLABLE';
   if (requestedMode === 'REPEATED') throw notImplemented(`Field ${name}: mode REPEATED`);
@@ -157,7 +158,9 @@ export function normalizeTimePartitioning(raw: unknown, columns: ColumnSpec[]): 
       );
     }
     if (column.type === 'DATE' && type === 'HOUR') {
-      throw invalid(`Partitioning field ${column.name} is a DATE; HOUR partitioning needs TIMESTAMP or DATETIME.`);
+      throw invalid(
+        `Partitioning field ${column.name} is a DATE; HOUR partitioning needs TIMESTAMP or DATETIME.`,
+      );
     }
     result.field = column.name;
   }
@@ -166,7 +169,8 @@ export function normalizeTimePartitioning(raw: unknown, columns: ColumnSpec[]): 
     if (!/^\d+$/.test(ms)) throw invalid(`Invalid timePartitioning.expirationMs: ${ms}`);
     result.expirationMs = ms;
   }
-  if (typeof raw.requirePartitionFilter === 'boolean') result.requirePartitionFilter = raw.requirePartitionFilter;
+  if (typeof raw.requirePartitionFilter === 'boolean')
+    result.requirePartitionFilter = raw.requirePartitionFilter;
   return result;
 }
 

@@ -96,10 +96,6 @@ export function checkQuery(query: URLSearchParams, operation: string, honoured: 
   }
 }
 
-export function queryValue(query: URLSearchParams, key: string): string | undefined {
-  return query.get(key) ?? undefined;
-}
-
 export function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name.toLowerCase()];
   return Array.isArray(value) ? value[0] : value;

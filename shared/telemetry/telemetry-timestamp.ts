@@ -24,7 +24,11 @@ const STRICT_PARTS =
  */
 export function normalizeTimestamp(value: unknown): TimestampResult {
   if (value === undefined || value === null) {
-    return { ok: false, reason: 'missing_field', message: value === null ? 'is required, got null' : 'is required' };
+    return {
+      ok: false,
+      reason: 'missing_field',
+      message: value === null ? 'is required, got null' : 'is required',
+    };
   }
   if (typeof value === 'number') return fromEpochNumber(value);
   if (typeof value === 'string') return fromIsoString(value);
@@ -82,7 +86,9 @@ function explainBadIsoString(value: string): Omit<Extract<TimestampResult, { ok:
   if (!loose) return invalid(`is not ISO 8601 with an offset, ${example} (got ${describeValue(value)})`);
   const [, y, mo, d, sep, h, mi, s, , zone] = loose;
   if (!zone) {
-    return invalid(`has no UTC offset, so the instant is ambiguous: add Z or ±HH:MM (got ${describeValue(value)})`);
+    return invalid(
+      `has no UTC offset, so the instant is ambiguous: add Z or ±HH:MM (got ${describeValue(value)})`,
+    );
   }
   const year = Number(y);
   const month = Number(mo);

@@ -43,22 +43,47 @@ interface BadInput {
 }
 
 const messageLevel: BadInput[] = [
-  { name: 'malformed JSON (dangling comma)', input: '{"vehicle_id": "veh-1",}', reason: 'malformed_json', path: '' },
+  {
+    name: 'malformed JSON (dangling comma)',
+    input: '{"vehicle_id": "veh-1",}',
+    reason: 'malformed_json',
+    path: '',
+  },
   { name: 'truncated JSON', input: reading({}).slice(0, 60), reason: 'malformed_json', path: '' },
   { name: 'empty message', input: '', reason: 'malformed_json', path: '' },
   { name: 'whitespace only', input: ' \n\t ', reason: 'malformed_json', path: '' },
-  { name: 'trailing garbage after the object', input: `${reading({})} x`, reason: 'malformed_json', path: '' },
+  {
+    name: 'trailing garbage after the object',
+    input: `${reading({})} x`,
+    reason: 'malformed_json',
+    path: '',
+  },
   { name: 'two objects back to back', input: reading({}) + reading({}), reason: 'malformed_json', path: '' },
   { name: 'single quotes', input: "{'vehicle_id': 'veh-1'}", reason: 'malformed_json', path: '' },
-  { name: 'NaN literal', input: reading({ speed_kmh: 1 }).replace(':1,', ':NaN,'), reason: 'malformed_json', path: '' },
+  {
+    name: 'NaN literal',
+    input: reading({ speed_kmh: 1 }).replace(':1,', ':NaN,'),
+    reason: 'malformed_json',
+    path: '',
+  },
   {
     name: 'Infinity literal',
     input: reading({ speed_kmh: 1 }).replace(':1,', ':Infinity,'),
     reason: 'malformed_json',
     path: '',
   },
-  { name: 'binary garbage', input: bytes(0x00, 0xff, 0x13, 0x37, 0xde, 0xad, 0xbe, 0xef), reason: 'malformed_json', path: '' },
-  { name: 'control bytes that are valid UTF-8', input: bytes(0x01, 0x02, 0x03), reason: 'malformed_json', path: '' },
+  {
+    name: 'binary garbage',
+    input: bytes(0x00, 0xff, 0x13, 0x37, 0xde, 0xad, 0xbe, 0xef),
+    reason: 'malformed_json',
+    path: '',
+  },
+  {
+    name: 'control bytes that are valid UTF-8',
+    input: bytes(0x01, 0x02, 0x03),
+    reason: 'malformed_json',
+    path: '',
+  },
   {
     name: 'invalid UTF-8 inside a string value',
     input: concat(utf8('{"vehicle_id":"veh-'), bytes(0xc3, 0x28), utf8(reading({}).slice(19))),
@@ -71,8 +96,18 @@ const messageLevel: BadInput[] = [
     reason: 'malformed_json',
     path: '',
   },
-  { name: 'lone UTF-8 continuation byte', input: concat(utf8(reading({})), bytes(0x80)), reason: 'malformed_json', path: '' },
-  { name: 'top-level array instead of an object', input: `[${reading({})}]`, reason: 'not_an_object', path: '' },
+  {
+    name: 'lone UTF-8 continuation byte',
+    input: concat(utf8(reading({})), bytes(0x80)),
+    reason: 'malformed_json',
+    path: '',
+  },
+  {
+    name: 'top-level array instead of an object',
+    input: `[${reading({})}]`,
+    reason: 'not_an_object',
+    path: '',
+  },
   { name: 'top-level string', input: '"veh-00042"', reason: 'not_an_object', path: '' },
   { name: 'top-level number', input: '42', reason: 'not_an_object', path: '' },
   { name: 'top-level null', input: 'null', reason: 'not_an_object', path: '' },
@@ -95,7 +130,12 @@ const messageLevel: BadInput[] = [
     path: '',
   },
   { name: 'empty batch', input: '{"readings": []}', reason: 'empty_batch', path: 'readings' },
-  { name: 'batch that is an object, not an array', input: `{"readings": ${reading({})}}`, reason: 'invalid_batch', path: 'readings' },
+  {
+    name: 'batch that is an object, not an array',
+    input: `{"readings": ${reading({})}}`,
+    reason: 'invalid_batch',
+    path: 'readings',
+  },
   { name: 'batch that is null', input: '{"readings": null}', reason: 'invalid_batch', path: 'readings' },
   { name: 'batch that is a string', input: '{"readings": "[]"}', reason: 'invalid_batch', path: 'readings' },
   {
@@ -121,19 +161,66 @@ const readingLevel: BadInput[] = [
     path: 'readings[0].readings',
     index: 0,
   },
-  { name: 'array instead of object in a batch', input: `{"readings": [[${reading({})}]]}`, reason: 'not_an_object', path: 'readings[0]', index: 0 },
-  { name: 'null in a batch', input: '{"readings": [null]}', reason: 'not_an_object', path: 'readings[0]', index: 0 },
+  {
+    name: 'array instead of object in a batch',
+    input: `{"readings": [[${reading({})}]]}`,
+    reason: 'not_an_object',
+    path: 'readings[0]',
+    index: 0,
+  },
+  {
+    name: 'null in a batch',
+    input: '{"readings": [null]}',
+    reason: 'not_an_object',
+    path: 'readings[0]',
+    index: 0,
+  },
   { name: 'string speed', input: reading({ speed_kmh: '12' }), reason: 'invalid_field', path: 'speed_kmh' },
   { name: 'boolean latitude', input: reading({ gps_lat: true }), reason: 'invalid_field', path: 'gps_lat' },
   { name: 'array longitude', input: reading({ gps_lon: [2.35] }), reason: 'invalid_field', path: 'gps_lon' },
-  { name: 'object engine temperature', input: reading({ engine_temp_c: { value: 90 } }), reason: 'invalid_field', path: 'engine_temp_c' },
+  {
+    name: 'object engine temperature',
+    input: reading({ engine_temp_c: { value: 90 } }),
+    reason: 'invalid_field',
+    path: 'engine_temp_c',
+  },
   { name: 'string rpm', input: reading({ rpm: '2100' }), reason: 'invalid_field', path: 'rpm' },
-  { name: '"NaN" as a string', input: reading({ speed_kmh: 'NaN' }), reason: 'invalid_field', path: 'speed_kmh' },
-  { name: '"Infinity" as a string', input: reading({ engine_temp_c: 'Infinity' }), reason: 'invalid_field', path: 'engine_temp_c' },
-  { name: '"-0" as a string', input: reading({ speed_kmh: '-0' }), reason: 'invalid_field', path: 'speed_kmh' },
-  { name: '1e400 overflows to Infinity', input: reading({ speed_kmh: 1 }).replace(':1,', ':1e400,'), reason: 'invalid_field', path: 'speed_kmh' },
-  { name: 'null required field', input: reading({ engine_temp_c: null }), reason: 'missing_field', path: 'engine_temp_c' },
-  { name: 'null vehicle_id', input: reading({ vehicle_id: null }), reason: 'missing_field', path: 'vehicle_id' },
+  {
+    name: '"NaN" as a string',
+    input: reading({ speed_kmh: 'NaN' }),
+    reason: 'invalid_field',
+    path: 'speed_kmh',
+  },
+  {
+    name: '"Infinity" as a string',
+    input: reading({ engine_temp_c: 'Infinity' }),
+    reason: 'invalid_field',
+    path: 'engine_temp_c',
+  },
+  {
+    name: '"-0" as a string',
+    input: reading({ speed_kmh: '-0' }),
+    reason: 'invalid_field',
+    path: 'speed_kmh',
+  },
+  {
+    name: '1e400 overflows to Infinity',
+    input: reading({ speed_kmh: 1 }).replace(':1,', ':1e400,'),
+    reason: 'invalid_field',
+    path: 'speed_kmh',
+  },
+  {
+    name: 'null required field',
+    input: reading({ engine_temp_c: null }),
+    reason: 'missing_field',
+    path: 'engine_temp_c',
+  },
+  {
+    name: 'null vehicle_id',
+    input: reading({ vehicle_id: null }),
+    reason: 'missing_field',
+    path: 'vehicle_id',
+  },
   ...(
     [
       ['speed_kmh', -0.1],
@@ -149,38 +236,155 @@ const readingLevel: BadInput[] = [
       ['rpm', -1],
       ['rpm', 20000.5],
     ] as const
-  ).map(([field, value]): BadInput => ({
-    name: `${field} out of range at ${value}`,
-    input: reading({ [field]: value }),
-    reason: 'out_of_range',
-    path: field,
-  })),
-  ...(['vehicle_id', 'timestamp', 'speed_kmh', 'engine_temp_c', 'gps_lat', 'gps_lon'] as const).map(
-    (field): BadInput => ({ name: `missing ${field}`, input: reading({ [field]: undefined }), reason: 'missing_field', path: field }),
+  ).map(
+    ([field, value]): BadInput => ({
+      name: `${field} out of range at ${value}`,
+      input: reading({ [field]: value }),
+      reason: 'out_of_range',
+      path: field,
+    }),
   ),
-  { name: 'timestamp a day in the future', input: reading({ timestamp: '2026-03-02T12:00:00Z' }), reason: 'timestamp_in_future', path: 'timestamp' },
-  { name: 'timestamp 6 minutes ahead', input: reading({ timestamp: NOW_MS + 6 * 60_000 }), reason: 'timestamp_in_future', path: 'timestamp' },
-  { name: 'timestamp ahead by a positive offset trick', input: reading({ timestamp: '2026-03-01T23:00:00-02:00' }), reason: 'timestamp_in_future', path: 'timestamp' },
-  { name: 'epoch seconds just under 1e11 (year 5138)', input: reading({ timestamp: 99_999_999_999 }), reason: 'timestamp_in_future', path: 'timestamp' },
-  { name: 'timestamp 1970 (ISO)', input: reading({ timestamp: '1970-01-01T00:00:00Z' }), reason: 'timestamp_too_old', path: 'timestamp' },
-  { name: 'timestamp 1999-12-31 with offset', input: reading({ timestamp: '1999-12-31T23:59:59+01:00' }), reason: 'timestamp_too_old', path: 'timestamp' },
+  ...(['vehicle_id', 'timestamp', 'speed_kmh', 'engine_temp_c', 'gps_lat', 'gps_lon'] as const).map(
+    (field): BadInput => ({
+      name: `missing ${field}`,
+      input: reading({ [field]: undefined }),
+      reason: 'missing_field',
+      path: field,
+    }),
+  ),
+  {
+    name: 'timestamp a day in the future',
+    input: reading({ timestamp: '2026-03-02T12:00:00Z' }),
+    reason: 'timestamp_in_future',
+    path: 'timestamp',
+  },
+  {
+    name: 'timestamp 6 minutes ahead',
+    input: reading({ timestamp: NOW_MS + 6 * 60_000 }),
+    reason: 'timestamp_in_future',
+    path: 'timestamp',
+  },
+  {
+    name: 'timestamp ahead by a positive offset trick',
+    input: reading({ timestamp: '2026-03-01T23:00:00-02:00' }),
+    reason: 'timestamp_in_future',
+    path: 'timestamp',
+  },
+  {
+    name: 'epoch seconds just under 1e11 (year 5138)',
+    input: reading({ timestamp: 99_999_999_999 }),
+    reason: 'timestamp_in_future',
+    path: 'timestamp',
+  },
+  {
+    name: 'timestamp 1970 (ISO)',
+    input: reading({ timestamp: '1970-01-01T00:00:00Z' }),
+    reason: 'timestamp_too_old',
+    path: 'timestamp',
+  },
+  {
+    name: 'timestamp 1999-12-31 with offset',
+    input: reading({ timestamp: '1999-12-31T23:59:59+01:00' }),
+    reason: 'timestamp_too_old',
+    path: 'timestamp',
+  },
   { name: 'epoch 0', input: reading({ timestamp: 0 }), reason: 'timestamp_too_old', path: 'timestamp' },
-  { name: 'negative epoch', input: reading({ timestamp: -1 }), reason: 'timestamp_too_old', path: 'timestamp' },
-  { name: 'epoch 1e11 read as milliseconds (1973)', input: reading({ timestamp: 1e11 }), reason: 'timestamp_too_old', path: 'timestamp' },
-  { name: 'ISO without offset', input: reading({ timestamp: '2026-03-01T11:59:00' }), reason: 'invalid_timestamp', path: 'timestamp' },
-  { name: 'ISO date only', input: reading({ timestamp: '2026-03-01' }), reason: 'invalid_timestamp', path: 'timestamp' },
-  { name: 'ISO without seconds', input: reading({ timestamp: '2026-03-01T11:59Z' }), reason: 'invalid_timestamp', path: 'timestamp' },
-  { name: 'ISO with a space separator', input: reading({ timestamp: '2026-03-01 11:59:00Z' }), reason: 'invalid_timestamp', path: 'timestamp' },
-  { name: 'ISO offset without colon', input: reading({ timestamp: '2026-03-01T13:59:00+0200' }), reason: 'invalid_timestamp', path: 'timestamp' },
-  { name: 'ISO with invalid date 2026-02-30', input: reading({ timestamp: '2026-02-30T10:00:00Z' }), reason: 'invalid_timestamp', path: 'timestamp' },
-  { name: 'ISO with 2026-02-29 (not a leap year)', input: reading({ timestamp: '2026-02-29T10:00:00Z' }), reason: 'invalid_timestamp', path: 'timestamp' },
-  { name: 'ISO with month 13', input: reading({ timestamp: '2026-13-01T10:00:00Z' }), reason: 'invalid_timestamp', path: 'timestamp' },
-  { name: 'ISO with hour 24', input: reading({ timestamp: '2026-03-01T24:00:00Z' }), reason: 'invalid_timestamp', path: 'timestamp' },
-  { name: 'ISO with a leap second', input: reading({ timestamp: '2016-12-31T23:59:60Z' }), reason: 'invalid_timestamp', path: 'timestamp' },
-  { name: 'garbage timestamp', input: reading({ timestamp: 'yesterday' }), reason: 'invalid_timestamp', path: 'timestamp' },
-  { name: 'epoch as a string', input: reading({ timestamp: '1772366340' }), reason: 'invalid_timestamp', path: 'timestamp' },
-  { name: 'boolean timestamp', input: reading({ timestamp: true }), reason: 'invalid_timestamp', path: 'timestamp' },
-  { name: 'RFC 2822 timestamp', input: reading({ timestamp: 'Sun, 01 Mar 2026 11:59:00 GMT' }), reason: 'invalid_timestamp', path: 'timestamp' },
+  {
+    name: 'negative epoch',
+    input: reading({ timestamp: -1 }),
+    reason: 'timestamp_too_old',
+    path: 'timestamp',
+  },
+  {
+    name: 'epoch 1e11 read as milliseconds (1973)',
+    input: reading({ timestamp: 1e11 }),
+    reason: 'timestamp_too_old',
+    path: 'timestamp',
+  },
+  {
+    name: 'ISO without offset',
+    input: reading({ timestamp: '2026-03-01T11:59:00' }),
+    reason: 'invalid_timestamp',
+    path: 'timestamp',
+  },
+  {
+    name: 'ISO date only',
+    input: reading({ timestamp: '2026-03-01' }),
+    reason: 'invalid_timestamp',
+    path: 'timestamp',
+  },
+  {
+    name: 'ISO without seconds',
+    input: reading({ timestamp: '2026-03-01T11:59Z' }),
+    reason: 'invalid_timestamp',
+    path: 'timestamp',
+  },
+  {
+    name: 'ISO with a space separator',
+    input: reading({ timestamp: '2026-03-01 11:59:00Z' }),
+    reason: 'invalid_timestamp',
+    path: 'timestamp',
+  },
+  {
+    name: 'ISO offset without colon',
+    input: reading({ timestamp: '2026-03-01T13:59:00+0200' }),
+    reason: 'invalid_timestamp',
+    path: 'timestamp',
+  },
+  {
+    name: 'ISO with invalid date 2026-02-30',
+    input: reading({ timestamp: '2026-02-30T10:00:00Z' }),
+    reason: 'invalid_timestamp',
+    path: 'timestamp',
+  },
+  {
+    name: 'ISO with 2026-02-29 (not a leap year)',
+    input: reading({ timestamp: '2026-02-29T10:00:00Z' }),
+    reason: 'invalid_timestamp',
+    path: 'timestamp',
+  },
+  {
+    name: 'ISO with month 13',
+    input: reading({ timestamp: '2026-13-01T10:00:00Z' }),
+    reason: 'invalid_timestamp',
+    path: 'timestamp',
+  },
+  {
+    name: 'ISO with hour 24',
+    input: reading({ timestamp: '2026-03-01T24:00:00Z' }),
+    reason: 'invalid_timestamp',
+    path: 'timestamp',
+  },
+  {
+    name: 'ISO with a leap second',
+    input: reading({ timestamp: '2016-12-31T23:59:60Z' }),
+    reason: 'invalid_timestamp',
+    path: 'timestamp',
+  },
+  {
+    name: 'garbage timestamp',
+    input: reading({ timestamp: 'yesterday' }),
+    reason: 'invalid_timestamp',
+    path: 'timestamp',
+  },
+  {
+    name: 'epoch as a string',
+    input: reading({ timestamp: '1772366340' }),
+    reason: 'invalid_timestamp',
+    path: 'timestamp',
+  },
+  {
+    name: 'boolean timestamp',
+    input: reading({ timestamp: true }),
+    reason: 'invalid_timestamp',
+    path: 'timestamp',
+  },
+  {
+    name: 'RFC 2822 timestamp',
+    input: reading({ timestamp: 'Sun, 01 Mar 2026 11:59:00 GMT' }),
+    reason: 'invalid_timestamp',
+    path: 'timestamp',
+  },
   ...(
     [
       ['path traversal', '../x'],
@@ -203,12 +407,14 @@ const readingLevel: BadInput[] = [
       ['a number', 42],
       ['an array', ['veh-1']],
     ] as const
-  ).map(([what, id]): BadInput => ({
-    name: `vehicle_id with ${what}`,
-    input: reading({ vehicle_id: id }),
-    reason: 'invalid_vehicle_id',
-    path: 'vehicle_id',
-  })),
+  ).map(
+    ([what, id]): BadInput => ({
+      name: `vehicle_id with ${what}`,
+      input: reading({ vehicle_id: id }),
+      reason: 'invalid_vehicle_id',
+      path: 'vehicle_id',
+    }),
+  ),
   ...(
     [
       ['path traversal', '../x'],
@@ -221,12 +427,14 @@ const readingLevel: BadInput[] = [
       ['a number', 7],
       ['a leading colon', ':1'],
     ] as const
-  ).map(([what, id]): BadInput => ({
-    name: `event_id with ${what}`,
-    input: reading({ event_id: id }),
-    reason: 'invalid_event_id',
-    path: 'event_id',
-  })),
+  ).map(
+    ([what, id]): BadInput => ({
+      name: `event_id with ${what}`,
+      input: reading({ event_id: id }),
+      reason: 'invalid_event_id',
+      path: 'event_id',
+    }),
+  ),
   {
     name: 'extra values nested deeper than 16 levels',
     input: reading({ extra: JSON.parse(`${'['.repeat(20)}${']'.repeat(20)}`) }),
@@ -241,7 +449,9 @@ const readingLevel: BadInput[] = [
   },
   {
     name: 'a bad reading in a batch keeps its index in the path',
-    input: JSON.stringify({ readings: [readingObject({}), readingObject({}), readingObject({ gps_lat: 'north' })] }),
+    input: JSON.stringify({
+      readings: [readingObject({}), readingObject({}), readingObject({ gps_lat: 'north' })],
+    }),
     reason: 'invalid_field',
     path: 'readings[2].gps_lat',
     index: 2,
@@ -255,22 +465,28 @@ describe('telemetry parser: bad input', () => {
     expect(new Set(all.map((c) => c.name)).size).toBe(all.length);
   });
 
-  it.each([...messageLevel, ...readingLevel])('$name → $reason at "$path"', ({ input, reason, path, index }) => {
-    const result = parseTelemetryMessage(input, { nowMs: NOW_MS });
-    const rejectsAtIndex = result.rejects.filter((r) => r.index === (index ?? null));
-    expect(rejectsAtIndex).toHaveLength(1);
-    const [reject] = rejectsAtIndex;
-    expect(reject!.reason).toBe(reason);
-    expect(reject!.issues).toContainEqual(expect.objectContaining({ path, reason }));
-    expect(reject!.message.length).toBeGreaterThan(0);
-    if (index === undefined) expect(result.readings).toEqual([]);
-    else expect(result.readings).toHaveLength(index); // the valid ones before it in the batch
-  });
+  it.each([...messageLevel, ...readingLevel])(
+    '$name → $reason at "$path"',
+    ({ input, reason, path, index }) => {
+      const result = parseTelemetryMessage(input, { nowMs: NOW_MS });
+      const rejectsAtIndex = result.rejects.filter((r) => r.index === (index ?? null));
+      expect(rejectsAtIndex).toHaveLength(1);
+      const [reject] = rejectsAtIndex;
+      expect(reject!.reason).toBe(reason);
+      expect(reject!.issues).toContainEqual(expect.objectContaining({ path, reason }));
+      expect(reject!.message.length).toBeGreaterThan(0);
+      if (index === undefined) expect(result.readings).toEqual([]);
+      else expect(result.readings).toHaveLength(index); // the valid ones before it in the batch
+    },
+  );
 
   it('never echoes a hostile value at length in the message', () => {
-    const [reject] = parseTelemetryMessage(reading({ vehicle_id: 'v'.repeat(10_240), speed_kmh: 'x'.repeat(10_000) }), {
-      nowMs: NOW_MS,
-    }).rejects;
+    const [reject] = parseTelemetryMessage(
+      reading({ vehicle_id: 'v'.repeat(10_240), speed_kmh: 'x'.repeat(10_000) }),
+      {
+        nowMs: NOW_MS,
+      },
+    ).rejects;
     expect(reject!.message.length).toBeLessThan(600);
   });
 });
@@ -297,7 +513,17 @@ describe('telemetry parser: never throws', () => {
       () => rng.chance(0.5),
       () => rng.normal(0, 1e6),
       () => rng.pick([0, -0, 1e11, 99_999_999_999, 1e308, -1e308, 5e-324, NOW_MS, NOW_MS / 1000]),
-      () => rng.pick(['', 'veh-1', '../x', '2026-03-01T11:00:00Z', '2026-02-30T00:00:00Z', 'NaN', '\u0000', 'ＡＢＣ']),
+      () =>
+        rng.pick([
+          '',
+          'veh-1',
+          '../x',
+          '2026-03-01T11:00:00Z',
+          '2026-02-30T00:00:00Z',
+          'NaN',
+          '\u0000',
+          'ＡＢＣ',
+        ]),
       () => String.fromCharCode(...Array.from({ length: rng.int(0, 12) }, () => rng.int(0, 0xffff))),
     ];
     if (depth > 0) {

@@ -70,8 +70,12 @@ describe('telemetry contract v1: valid readings', () => {
   });
 
   it('accepts real calendar edge dates: leap day, year 2000 start, end of year', () => {
-    expect(parseOne({ ...baseReading, timestamp: '2024-02-29T00:00:00Z' }).event_ts_ms).toBe(Date.UTC(2024, 1, 29));
-    expect(parseOne({ ...baseReading, timestamp: '2000-01-01T00:00:00Z' }).event_ts_ms).toBe(Date.UTC(2000, 0, 1));
+    expect(parseOne({ ...baseReading, timestamp: '2024-02-29T00:00:00Z' }).event_ts_ms).toBe(
+      Date.UTC(2024, 1, 29),
+    );
+    expect(parseOne({ ...baseReading, timestamp: '2000-01-01T00:00:00Z' }).event_ts_ms).toBe(
+      Date.UTC(2000, 0, 1),
+    );
     expect(parseOne({ ...baseReading, timestamp: 946684800 }).event_ts_ms).toBe(Date.UTC(2000, 0, 1));
     expect(parseOne({ ...baseReading, timestamp: '2025-12-31T23:59:59.999Z' }).event_ts_ms).toBe(
       Date.UTC(2025, 11, 31, 23, 59, 59, 999),
@@ -81,20 +85,24 @@ describe('telemetry contract v1: valid readings', () => {
   it('accepts a timestamp up to maxFutureSkewMs ahead of the receiving clock, default 5 minutes', () => {
     const atLimit = NOW_MS + 5 * 60_000;
     expect(parseOne({ ...baseReading, timestamp: atLimit }).event_ts_ms).toBe(atLimit);
-    const tolerant = parseTelemetryMessage(JSON.stringify({ ...baseReading, timestamp: NOW_MS + 3_600_000 }), {
-      nowMs: NOW_MS,
-      maxFutureSkewMs: 3_600_000,
-    });
+    const tolerant = parseTelemetryMessage(
+      JSON.stringify({ ...baseReading, timestamp: NOW_MS + 3_600_000 }),
+      {
+        nowMs: NOW_MS,
+        maxFutureSkewMs: 3_600_000,
+      },
+    );
     expect(tolerant.readings).toHaveLength(1);
   });
 
-  const optional: [string, Record<string, unknown>, { fuel_level_pct: number | null; rpm: number | null }][] = [
-    ['absent', {}, { fuel_level_pct: null, rpm: null }],
-    ['null', { fuel_level_pct: null, rpm: null }, { fuel_level_pct: null, rpm: null }],
-    ['present', { fuel_level_pct: 63.2, rpm: 2150 }, { fuel_level_pct: 63.2, rpm: 2150 }],
-    ['at the low ends', { fuel_level_pct: 0, rpm: 0 }, { fuel_level_pct: 0, rpm: 0 }],
-    ['at the high ends', { fuel_level_pct: 100, rpm: 20000 }, { fuel_level_pct: 100, rpm: 20000 }],
-  ];
+  const optional: [string, Record<string, unknown>, { fuel_level_pct: number | null; rpm: number | null }][] =
+    [
+      ['absent', {}, { fuel_level_pct: null, rpm: null }],
+      ['null', { fuel_level_pct: null, rpm: null }, { fuel_level_pct: null, rpm: null }],
+      ['present', { fuel_level_pct: 63.2, rpm: 2150 }, { fuel_level_pct: 63.2, rpm: 2150 }],
+      ['at the low ends', { fuel_level_pct: 0, rpm: 0 }, { fuel_level_pct: 0, rpm: 0 }],
+      ['at the high ends', { fuel_level_pct: 100, rpm: 20000 }, { fuel_level_pct: 100, rpm: 20000 }],
+    ];
   it.each(optional)('optional fields %s', (_name, fields, expected) => {
     expect(parseOne({ ...baseReading, ...fields })).toMatchObject(expected);
   });
@@ -112,13 +120,17 @@ describe('telemetry contract v1: valid readings', () => {
   });
 
   it('turns -0 into 0 so the same value always encodes the same', () => {
-    const reading = parseOne(JSON.parse(JSON.stringify(baseReading).replace('"speed_kmh":54.5', '"speed_kmh":-0')));
+    const reading = parseOne(
+      JSON.parse(JSON.stringify(baseReading).replace('"speed_kmh":54.5', '"speed_kmh":-0')),
+    );
     expect(Object.is(reading.speed_kmh, 0)).toBe(true);
   });
 
   it('keeps a given event id verbatim, and derives one when it is absent or null', () => {
     expect(parseOne({ ...baseReading, event_id: 'veh-00042:1777' }).event_id).toBe('veh-00042:1777');
-    expect(parseOne({ ...baseReading, event_id: null }).event_id).toBe(deriveEventId('veh-00042', INSTANT_MS));
+    expect(parseOne({ ...baseReading, event_id: null }).event_id).toBe(
+      deriveEventId('veh-00042', INSTANT_MS),
+    );
   });
 
   it('derives ids that are stable, well formed, and distinct per vehicle and per millisecond', () => {
@@ -173,9 +185,12 @@ describe('telemetry contract v1: valid readings', () => {
     const text = JSON.stringify(baseReading);
     const fromString = parseTelemetryMessage(text, { nowMs: NOW_MS });
     const fromBytes = parseTelemetryMessage(new TextEncoder().encode(text), { nowMs: NOW_MS });
-    const withBom = parseTelemetryMessage(new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(text)]), {
-      nowMs: NOW_MS,
-    });
+    const withBom = parseTelemetryMessage(
+      new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(text)]),
+      {
+        nowMs: NOW_MS,
+      },
+    );
     expect(fromBytes).toEqual(fromString);
     expect(withBom).toEqual(fromString);
     expect(parseTelemetryMessage(`\ufeff${text}`, { nowMs: NOW_MS })).toEqual(fromString);
@@ -216,7 +231,9 @@ describe('telemetry contract v1: batches', () => {
   it('accepts exactly maxBatch readings (configurable)', () => {
     const three = JSON.stringify({ readings: [baseReading, baseReading, baseReading] });
     expect(parseTelemetryMessage(three, { nowMs: NOW_MS, maxBatch: 3 }).readings).toHaveLength(3);
-    expect(parseTelemetryMessage(three, { nowMs: NOW_MS, maxBatch: 2 }).rejects[0]!.reason).toBe('batch_too_large');
+    expect(parseTelemetryMessage(three, { nowMs: NOW_MS, maxBatch: 2 }).rejects[0]!.reason).toBe(
+      'batch_too_large',
+    );
     const full = JSON.stringify({ readings: Array.from({ length: 500 }, () => baseReading) });
     expect(parseTelemetryMessage(full, { nowMs: NOW_MS }).readings).toHaveLength(500);
   });
@@ -234,7 +251,13 @@ describe('telemetry contract v1: batches', () => {
 describe('telemetry contract v1: reporting', () => {
   it('lists every problem of a reading with its path, and names the most telling one as the reason', () => {
     const result = parseTelemetryMessage(
-      JSON.stringify({ timestamp: '2026-03-01T10:30:00', speed_kmh: '12', engine_temp_c: 90, gps_lat: 120, gps_lon: 2 }),
+      JSON.stringify({
+        timestamp: '2026-03-01T10:30:00',
+        speed_kmh: '12',
+        engine_temp_c: 90,
+        gps_lat: 120,
+        gps_lon: 2,
+      }),
       { nowMs: NOW_MS },
     );
     const [reject] = result.rejects;
@@ -263,7 +286,8 @@ describe('telemetry contract v1: reporting', () => {
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       const result = validateTelemetryReading({ ...baseReading, engine_temp_c: bad }, { nowMs: NOW_MS });
       expect(result.ok).toBe(false);
-      if (!result.ok) expect(result.reject.issues).toMatchObject([{ path: 'engine_temp_c', reason: 'invalid_field' }]);
+      if (!result.ok)
+        expect(result.reject.issues).toMatchObject([{ path: 'engine_temp_c', reason: 'invalid_field' }]);
     }
     const badTs = validateTelemetryReading({ ...baseReading, timestamp: Number.NaN }, { nowMs: NOW_MS });
     expect(badTs.ok ? null : badTs.reject.reason).toBe('invalid_timestamp');

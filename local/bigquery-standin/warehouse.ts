@@ -1,0 +1,398 @@
+/**
+ * The DuckDB side of the stand-in: one schema per dataset, one table per table, resource metadata
+ * (schema modes, partitioning, clustering, times) as JSON in the private `_bq_standin` schema.
+ * Every statement runs on one connection, one at a time: metadata changes are transactional and
+ * per-query settings (search_path for the default dataset) cannot leak between requests.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import {
+  BIGINT,
+  BOOLEAN,
+  DATE,
+  DECIMAL,
+  DOUBLE,
+  type DuckDBConnection,
+  DuckDBDecimalValue,
+  DuckDBInstance,
+  type DuckDBType,
+  type DuckDBValue,
+  dateValue,
+  StatementType,
+  TIMESTAMP,
+  TIMESTAMPTZ,
+  timestampTZValue,
+  timestampValue,
+  VARCHAR,
+} from '@duckdb/node-api';
+import { BigQueryApiError, invalidQuery, notFound } from './api-error.js';
+import { NUMERIC_SCALE, type StoredValue } from './insert-row-check.js';
+import type { ParameterBindings } from './query-parameters.js';
+import { quoteIdentifier } from './resource-ids.js';
+import {
+  type Clustering,
+  type ColumnSpec,
+  columnDefinitionsSql,
+  type TimePartitioning,
+} from './table-schema.js';
+
+const META_SCHEMA = '_bq_standin';
+
+export interface DatasetRecord {
+  projectId: string;
+  datasetId: string;
+  location: string;
+  creationTime: string;
+  lastModifiedTime: string;
+  description?: string;
+  friendlyName?: string;
+  labels?: Record<string, string>;
+  defaultTableExpirationMs?: string;
+}
+
+export interface TableRecord {
+  projectId: string;
+  datasetId: string;
+  tableId: string;
+  location: string;
+  columns: ColumnSpec[];
+  timePartitioning?: TimePartitioning;
+  clustering?: Clustering;
+  creationTime: string;
+  lastModifiedTime: string;
+  description?: string;
+  friendlyName?: string;
+  labels?: Record<string, string>;
+  expirationTime?: string;
+}
+
+export interface QueryOutput {
+  names: string[];
+  types: DuckDBType[];
+  rows: DuckDBValue[][];
+}
+
+const NUMERIC_TYPE = DECIMAL(38, NUMERIC_SCALE);
+
+function storageBinding(column: ColumnSpec, value: StoredValue): { value: DuckDBValue; type: DuckDBType } {
+  switch (column.type) {
+    case 'STRING':
+    case 'JSON':
+      return { type: VARCHAR, value };
+    case 'INTEGER':
+      return { type: BIGINT, value };
+    case 'FLOAT':
+      return { type: DOUBLE, value };
+    case 'BOOLEAN':
+      return { type: BOOLEAN, value };
+    case 'NUMERIC':
+      return {
+        type: NUMERIC_TYPE,
+        value: value === null ? null : new DuckDBDecimalValue(value as bigint, 38, NUMERIC_SCALE),
+      };
+    case 'TIMESTAMP':
+      return { type: TIMESTAMPTZ, value: value === null ? null : timestampTZValue(value as bigint) };
+    case 'DATETIME':
+      return { type: TIMESTAMP, value: value === null ? null : timestampValue(value as bigint) };
+    case 'DATE':
+      return { type: DATE, value: value === null ? null : dateValue(value as number) };
+  }
+}
+
+/** DuckDB's message without its caret diagram: "Binder Error: Referenced column …". */
+function duckdbMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0]?.trim() || message;
+}
+
+export class Warehouse {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    /** Lower-cased names a dataset may not take: DuckDB's own schemas and catalogs. */
+    readonly reservedNames: ReadonlySet<string>,
+  ) {}
+
+  static async open(dbPath: string): Promise<Warehouse> {
+    const path = dbPath === ':memory:' ? dbPath : resolve(dbPath);
+    if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
+    // Queries come from clients: no file, network or extension access from SQL.
+    const instance = await DuckDBInstance.create(path, { enable_external_access: 'false' });
+    const connection = await instance.connect();
+    // BigQuery TIMESTAMPs are instants shown in UTC; BigQuery sorts NULLs first ascending, last descending.
+    await connection.run("SET TimeZone = 'UTC'");
+    await connection.run("SET default_null_order = 'nulls_first_on_asc_last_on_desc'");
+    await connection.run(`CREATE SCHEMA IF NOT EXISTS ${META_SCHEMA}`);
+    await connection.run(
+      `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.datasets (dataset_key VARCHAR PRIMARY KEY, resource JSON NOT NULL)`,
+    );
+    await connection.run(
+      `CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.tables (dataset_key VARCHAR, table_key VARCHAR, resource JSON NOT NULL, PRIMARY KEY (dataset_key, table_key))`,
+    );
+    const catalogs = await connection.runAndReadAll('SELECT database_name FROM duckdb_databases()');
+    const reserved = new Set(['main', 'information_schema', 'pg_catalog', 'temp', 'system', META_SCHEMA]);
+    for (const [name] of catalogs.getRows()) reserved.add(String(name).toLowerCase());
+    return new Warehouse(instance, connection, reserved);
+  }
+
+  /** Runs `work` after everything queued before it; one statement sequence at a time. */
+  private exclusive<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    const run = this.tail.then(() => work(this.connection));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async transaction<T>(connection: DuckDBConnection, work: () => Promise<T>): Promise<T> {
+    await connection.run('BEGIN TRANSACTION');
+    try {
+      const result = await work();
+      await connection.run('COMMIT');
+      return result;
+    } catch (error) {
+      await connection.run('ROLLBACK');
+      throw error;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.exclusive(async (connection) => {
+      connection.closeSync();
+      this.instance.closeSync();
+    });
+  }
+
+  // ------------------------------------------------------------------------------------- datasets
+
+  getDataset(datasetId: string): Promise<DatasetRecord | undefined> {
+    return this.exclusive(async (connection) => {
+      const reader = await connection.runAndReadAll(
+        `SELECT resource FROM ${META_SCHEMA}.datasets WHERE dataset_key = $1`,
+        [datasetId.toLowerCase()],
+      );
+      const row = reader.getRows()[0];
+      return row ? (JSON.parse(String(row[0])) as DatasetRecord) : undefined;
+    });
+  }
+
+  listDatasets(): Promise<DatasetRecord[]> {
+    return this.exclusive(async (connection) => {
+      const reader = await connection.runAndReadAll(
+        `SELECT resource FROM ${META_SCHEMA}.datasets ORDER BY dataset_key`,
+      );
+      return reader.getRows().map(([resource]) => JSON.parse(String(resource)) as DatasetRecord);
+    });
+  }
+
+  /** `record.datasetId` must have passed `assertDatasetId`. */
+  createDataset(record: DatasetRecord): Promise<void> {
+    return this.exclusive((connection) =>
+      this.transaction(connection, async () => {
+        await connection.run(`CREATE SCHEMA ${quoteIdentifier(record.datasetId)}`);
+        await connection.run(`INSERT INTO ${META_SCHEMA}.datasets VALUES ($1, $2)`, [
+          record.datasetId.toLowerCase(),
+          JSON.stringify(record),
+        ]);
+      }),
+    );
+  }
+
+  deleteDataset(record: DatasetRecord, deleteContents: boolean): Promise<void> {
+    const key = record.datasetId.toLowerCase();
+    return this.exclusive((connection) =>
+      this.transaction(connection, async () => {
+        const tables = await connection.runAndReadAll(
+          `SELECT count(*) FROM ${META_SCHEMA}.tables WHERE dataset_key = $1`,
+          [key],
+        );
+        if (!deleteContents && Number(tables.getRows()[0]?.[0] ?? 0) > 0) {
+          throw new BigQueryApiError(
+            400,
+            'resourceInUse',
+            `Dataset ${record.projectId}:${record.datasetId} is still in use`,
+          );
+        }
+        await connection.run(`DROP SCHEMA ${quoteIdentifier(record.datasetId)} CASCADE`);
+        await connection.run(`DELETE FROM ${META_SCHEMA}.tables WHERE dataset_key = $1`, [key]);
+        await connection.run(`DELETE FROM ${META_SCHEMA}.datasets WHERE dataset_key = $1`, [key]);
+      }),
+    );
+  }
+
+  // --------------------------------------------------------------------------------------- tables
+
+  getTable(datasetId: string, tableId: string): Promise<TableRecord | undefined> {
+    return this.exclusive(async (connection) => {
+      const reader = await connection.runAndReadAll(
+        `SELECT resource FROM ${META_SCHEMA}.tables WHERE dataset_key = $1 AND table_key = $2`,
+        [datasetId.toLowerCase(), tableId.toLowerCase()],
+      );
+      const row = reader.getRows()[0];
+      return row ? (JSON.parse(String(row[0])) as TableRecord) : undefined;
+    });
+  }
+
+  listTables(datasetId: string): Promise<TableRecord[]> {
+    return this.exclusive(async (connection) => {
+      const reader = await connection.runAndReadAll(
+        `SELECT resource FROM ${META_SCHEMA}.tables WHERE dataset_key = $1 ORDER BY table_key`,
+        [datasetId.toLowerCase()],
+      );
+      return reader.getRows().map(([resource]) => JSON.parse(String(resource)) as TableRecord);
+    });
+  }
+
+  /** Ids and column names in `record` must have passed the identifier assertions. */
+  createTable(record: TableRecord): Promise<void> {
+    return this.exclusive((connection) =>
+      this.transaction(connection, async () => {
+        await connection.run(
+          `CREATE TABLE ${this.tableSql(record)} (${columnDefinitionsSql(record.columns)})`,
+        );
+        await connection.run(`INSERT INTO ${META_SCHEMA}.tables VALUES ($1, $2, $3)`, [
+          record.datasetId.toLowerCase(),
+          record.tableId.toLowerCase(),
+          JSON.stringify(record),
+        ]);
+      }),
+    );
+  }
+
+  deleteTable(record: TableRecord): Promise<void> {
+    return this.exclusive((connection) =>
+      this.transaction(connection, async () => {
+        await connection.run(`DROP TABLE ${this.tableSql(record)}`);
+        await connection.run(`DELETE FROM ${META_SCHEMA}.tables WHERE dataset_key = $1 AND table_key = $2`, [
+          record.datasetId.toLowerCase(),
+          record.tableId.toLowerCase(),
+        ]);
+      }),
+    );
+  }
+
+  countRows(record: TableRecord): Promise<number> {
+    return this.exclusive(async (connection) => {
+      const reader = await connection.runAndReadAll(`SELECT count(*) FROM ${this.tableSql(record)}`);
+      return Number(reader.getRows()[0]?.[0] ?? 0);
+    });
+  }
+
+  /** Appends rows (values in column order) atomically: all of them or none. */
+  insertRows(record: TableRecord, rows: readonly StoredValue[][]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    const columnList = record.columns.map((column) => quoteIdentifier(column.name)).join(', ');
+    const rowsPerStatement = Math.max(1, Math.floor(2000 / record.columns.length));
+    return this.exclusive((connection) =>
+      this.transaction(connection, async () => {
+        for (let start = 0; start < rows.length; start += rowsPerStatement) {
+          const chunk = rows.slice(start, start + rowsPerStatement);
+          const values: DuckDBValue[] = [];
+          const types: DuckDBType[] = [];
+          const tuples = chunk.map((row) => {
+            const placeholders = record.columns.map((column, index) => {
+              const binding = storageBinding(column, row[index] ?? null);
+              values.push(binding.value);
+              types.push(binding.type);
+              return `$${values.length}`;
+            });
+            return `(${placeholders.join(', ')})`;
+          });
+          await connection.run(
+            `INSERT INTO ${this.tableSql(record)} (${columnList}) VALUES ${tuples.join(', ')}`,
+            values,
+            types,
+          );
+        }
+      }),
+    );
+  }
+
+  /** Rows in storage order, for tabledata.list. */
+  readRows(record: TableRecord, offset: number, limit: number): Promise<DuckDBValue[][]> {
+    const columnList = record.columns.map((column) => quoteIdentifier(column.name)).join(', ');
+    return this.exclusive(async (connection) => {
+      const reader = await connection.runAndReadAll(
+        `SELECT ${columnList} FROM ${this.tableSql(record)} LIMIT $1 OFFSET $2`,
+        [BigInt(limit), BigInt(offset)],
+      );
+      return reader.getRows();
+    });
+  }
+
+  // -------------------------------------------------------------------------------------- queries
+
+  /**
+   * Runs one rewritten SELECT with its bindings. `defaultDatasetId` (validated, existing) resolves
+   * unqualified table names, as BigQuery's defaultDataset does; without it they resolve nowhere.
+   */
+  query(
+    sql: string,
+    bindings: ParameterBindings,
+    defaultDatasetId: string | undefined,
+  ): Promise<QueryOutput> {
+    return this.withPrepared(sql, bindings, defaultDatasetId, async (prepared) => {
+      const reader = await prepared.runAndReadAll();
+      return { names: reader.columnNames(), types: reader.columnTypes(), rows: reader.getRows() };
+    });
+  }
+
+  /** The result columns of a query, without running it (dry runs). */
+  describe(
+    sql: string,
+    bindings: ParameterBindings,
+    defaultDatasetId: string | undefined,
+  ): Promise<QueryOutput> {
+    return this.withPrepared(sql, bindings, defaultDatasetId, async (prepared) => {
+      const names: string[] = [];
+      const types: DuckDBType[] = [];
+      for (let i = 0; i < prepared.columnCount; i++) {
+        names.push(prepared.columnName(i));
+        types.push(prepared.columnType(i));
+      }
+      return { names, types, rows: [] };
+    });
+  }
+
+  private withPrepared<T>(
+    sql: string,
+    bindings: ParameterBindings,
+    defaultDatasetId: string | undefined,
+    use: (prepared: Awaited<ReturnType<DuckDBConnection['prepare']>>) => Promise<T>,
+  ): Promise<T> {
+    return this.exclusive(async (connection) => {
+      await connection.run(`SET search_path = '${defaultDatasetId ?? 'main'}'`);
+      let prepared: Awaited<ReturnType<DuckDBConnection['prepare']>>;
+      try {
+        prepared = await connection.prepare(sql);
+      } catch (error) {
+        throw this.queryError(error);
+      }
+      try {
+        if (prepared.statementType !== StatementType.SELECT) {
+          throw invalidQuery('Only SELECT statements are supported by the BigQuery stand-in');
+        }
+        if (bindings.mode !== 'none') prepared.bind(bindings.values, bindings.types);
+        return await use(prepared);
+      } catch (error) {
+        throw error instanceof BigQueryApiError ? error : this.queryError(error);
+      } finally {
+        prepared.destroySync();
+      }
+    });
+  }
+
+  private queryError(error: unknown): BigQueryApiError {
+    const message = duckdbMessage(error);
+    const missingTable = /^Catalog Error: Table with name (\S+) does not exist/.exec(message);
+    if (missingTable) {
+      const error404 = notFound(`Table ${missingTable[1]} (as DuckDB reports it: ${message})`);
+      return error404;
+    }
+    return invalidQuery(`Query error (DuckDB): ${message}`, { cause: error });
+  }
+
+  private tableSql(record: { datasetId: string; tableId: string }): string {
+    return `${quoteIdentifier(record.datasetId)}.${quoteIdentifier(record.tableId)}`;
+  }
+}
