@@ -13,7 +13,10 @@ export function parseDurationMs(text: string): number {
 }
 
 const DevOptionsSchema = z.object({
-  durationMs: z.number().min(1000, 'duration must be at least 1s').max(24 * 3_600_000),
+  durationMs: z
+    .number()
+    .min(1000, 'duration must be at least 1s')
+    .max(24 * 3_600_000),
   vehicles: z.number().int().min(1).max(10_000),
   rateHz: z.number().positive().max(50),
   speedup: z.number().min(1).max(1000),

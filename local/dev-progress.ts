@@ -85,7 +85,8 @@ export class DevProgress {
         query: `SELECT COUNT(*) AS n, COUNT(DISTINCT event_id) AS d FROM \`${config.projectId}.${config.bigquery.dataset}.${config.bigquery.featuresTable}\``,
       });
       const bucket = storage.bucket(config.featuresBucket);
-      const countObjects = async (prefix: string) => (await bucket.getFiles({ prefix, autoPaginate: true }))[0].length;
+      const countObjects = async (prefix: string) =>
+        (await bucket.getFiles({ prefix, autoPaginate: true }))[0].length;
       const [featureObjects, quarantineObjects, lateObjects] = await Promise.all([
         countObjects('features/'),
         countObjects('quarantine/'),

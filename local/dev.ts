@@ -9,8 +9,8 @@ import { createBigQueryClient, createBigQueryFeatureSink } from '../shared/adapt
 import { createStorageClient } from '../shared/adapters/gcs-object-store.js';
 import { createPubSubClient } from '../shared/adapters/pubsub-publisher.js';
 import { loadConfig } from '../shared/config.js';
-import { DevProgress } from './dev-progress.js';
 import { type DevOptions, parseDevOptions } from './dev-options.js';
+import { DevProgress } from './dev-progress.js';
 import { collectSummary, printSummary } from './dev-summary.js';
 import { FUNCTIONS, type RunningFunction, startFunction } from './function-servers.js';
 import { startLocalStack } from './local-stack.js';
@@ -61,9 +61,16 @@ async function main(options: DevOptions): Promise<void> {
     deadLetterTopic: config.topics.deadLetter,
     processTelemetryUrl: processTelemetry.url,
   });
-  for (const f of functions) log(`${f.target} served by functions-framework at ${f.url} (log ${f.group.logPath})`);
+  for (const f of functions)
+    log(`${f.target} served by functions-framework at ${f.url} (log ${f.group.logPath})`);
 
-  const progress = new DevProgress({ bigquery, storage, config, pubsub, watchSubscription: subscriptions.deadLetterWatch });
+  const progress = new DevProgress({
+    bigquery,
+    storage,
+    config,
+    pubsub,
+    watchSubscription: subscriptions.deadLetterWatch,
+  });
   cleanups.push(() => progress.stop());
   progress.start();
   const published = await publishSimulatedFleet({
@@ -77,9 +84,15 @@ async function main(options: DevOptions): Promise<void> {
   progress.stop();
 
   const summary = await collectSummary({ bigquery, storage, config, published, progress, featuresApi });
-  printSummary(summary, { dataDir, warehousePath: stack.warehousePath, objectStoreRoot: stack.objectStoreRoot });
+  printSummary(summary, {
+    dataDir,
+    warehousePath: stack.warehousePath,
+    objectStoreRoot: stack.objectStoreRoot,
+  });
   if (options.keep && !stopping) {
-    log(`servers keep running (Ctrl-C to stop): features API ${featuresApi.url}/v1/vehicles/veh-00000/features`);
+    log(
+      `servers keep running (Ctrl-C to stop): features API ${featuresApi.url}/v1/vehicles/veh-00000/features`,
+    );
     await new Promise<void>((resolveKeep) => process.once('SIGINT', () => resolveKeep()));
   }
 }

@@ -35,14 +35,18 @@ export async function startLocalStack(options: {
     options.onProgress?.('starting redis-server, the Pub/Sub emulator and the GCS/BigQuery stand-ins');
     const objectStoreRoot = join(options.dataDir, 'object-store');
     const warehousePath = join(options.dataDir, 'warehouse.duckdb');
+    const started = <T>(server: T, stopIt: (s: T) => Promise<void>): T => {
+      stops.push(() => stopIt(server));
+      return server;
+    };
     const [redis, pubsub, gcs, bigquery] = await Promise.all([
-      startRedis({ dir: join(options.dataDir, 'redis') }).then((s) => (stops.push(s.stop), s)),
-      startPubSubEmulator({ dir: join(options.dataDir, 'pubsub'), projectId: options.projectId }).then(
-        (s) => (stops.push(s.stop), s),
+      startRedis({ dir: join(options.dataDir, 'redis') }).then((s) => started(s, (r) => r.stop())),
+      startPubSubEmulator({ dir: join(options.dataDir, 'pubsub'), projectId: options.projectId }).then((s) =>
+        started(s, (p) => p.stop()),
       ),
-      startGcsStandin({ root: objectStoreRoot }).then((s) => (stops.push(() => s.close()), s)),
-      startBigQueryStandin({ dbPath: warehousePath, defaultProjectId: options.projectId }).then(
-        (s) => (stops.push(() => s.close()), s),
+      startGcsStandin({ root: objectStoreRoot }).then((s) => started(s, (g) => g.close())),
+      startBigQueryStandin({ dbPath: warehousePath, defaultProjectId: options.projectId }).then((s) =>
+        started(s, (b) => b.close()),
       ),
     ]);
     return {

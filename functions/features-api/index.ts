@@ -4,7 +4,11 @@
  */
 import * as functions from '@google-cloud/functions-framework';
 import { handleFeaturesRequest } from '../../shared/features/online-features.js';
+import { createLogger } from '../../shared/logger.js';
 import { getOnlineRuntime } from '../../shared/runtime/feature-runtime.js';
+
+// For failures before the runtime (and its configured logger) exists, e.g. invalid configuration.
+const fallbackLogger = createLogger({ name: 'featuresApi' });
 
 functions.http('featuresApi', async (req, res) => {
   try {
@@ -17,7 +21,7 @@ functions.http('featuresApi', async (req, res) => {
     });
     res.status(result.status).json(result.body);
   } catch (error) {
-    (await getOnlineRuntime()).logger.error({ err: error }, 'features request failed');
+    fallbackLogger.error({ err: error }, 'features request failed');
     res.status(503).json({ error: { code: 'unavailable', message: 'feature store unavailable, retry' } });
   }
 });

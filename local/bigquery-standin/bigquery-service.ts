@@ -13,7 +13,7 @@ import {
   notImplemented,
 } from './api-error.js';
 import { InsertIdWindow } from './insert-id-window.js';
-import { checkInsertRow, type InsertFieldError, type StoredValue } from './insert-row-check.js';
+import { type InsertFieldError, insertRowChecker, type StoredValue } from './insert-row-check.js';
 import { decodePageToken, encodePageToken, type QueryJob, QueryJobs } from './query-jobs.js';
 import { bindQueryParameters } from './query-parameters.js';
 import { QueryRewriteError, rewriteBigQuerySql } from './query-rewrite.js';
@@ -375,10 +375,11 @@ export class BigQueryService {
     const ignoreUnknownValues = body.ignoreUnknownValues === true;
     const skipInvalidRows = body.skipInvalidRows === true;
 
+    const checkRow = insertRowChecker(record.columns, { ignoreUnknownValues });
     const checked = rows.map((row) => {
       const entry = asRecord(row);
       const insertId = entry.insertId === undefined ? undefined : String(entry.insertId);
-      return { insertId, check: checkInsertRow(entry.json, record.columns, { ignoreUnknownValues }) };
+      return { insertId, check: checkRow(entry.json) };
     });
     const insertErrors: { index: number; errors: InsertFieldError[] }[] = [];
     checked.forEach(({ check }, index) => {

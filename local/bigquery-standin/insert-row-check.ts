@@ -143,40 +143,48 @@ function convert(column: ColumnSpec, value: unknown): Conversion {
   }
 }
 
-export function checkInsertRow(
-  json: unknown,
+/**
+ * A checker for one table's rows: field names match columns case-insensitively, as in BigQuery;
+ * unknown fields are errors unless `ignoreUnknownValues`.
+ */
+export function insertRowChecker(
   columns: readonly ColumnSpec[],
   options: { ignoreUnknownValues: boolean },
-): RowCheck {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return { ok: false, errors: [fieldError('', 'Row is not a JSON object.')] };
-  }
+): (json: unknown) => RowCheck {
   const indexByName = new Map(columns.map((column, index) => [column.name.toLowerCase(), index]));
-  const values: StoredValue[] = columns.map(() => null);
-  const seen = new Set<number>();
-  const errors: InsertFieldError[] = [];
-  for (const [key, value] of Object.entries(json)) {
-    const index = indexByName.get(key.toLowerCase());
-    const column = index === undefined ? undefined : columns[index];
-    if (index === undefined || !column) {
-      if (!options.ignoreUnknownValues) errors.push(fieldError(key, `no such field: ${key}.`));
-      continue;
+  return (json) => {
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+      return { ok: false, errors: [fieldError('', 'Row is not a JSON object.')] };
     }
-    if (seen.has(index)) {
-      errors.push(fieldError(key, `Duplicate field: ${key} (field names are case-insensitive).`));
-      continue;
+    const values: StoredValue[] = new Array(columns.length).fill(null);
+    const seen = new Array<boolean>(columns.length).fill(false);
+    const errors: InsertFieldError[] = [];
+    for (const key in json) {
+      if (!Object.hasOwn(json, key)) continue;
+      const value = (json as Record<string, unknown>)[key];
+      const index = indexByName.get(key) ?? indexByName.get(key.toLowerCase());
+      const column = index === undefined ? undefined : columns[index];
+      if (index === undefined || !column) {
+        if (!options.ignoreUnknownValues) errors.push(fieldError(key, `no such field: ${key}.`));
+        continue;
+      }
+      if (seen[index]) {
+        errors.push(fieldError(key, `Duplicate field: ${key} (field names are case-insensitive).`));
+        continue;
+      }
+      seen[index] = true;
+      if (value === null || value === undefined) continue;
+      const converted = convert(column, value);
+      if (converted.ok) values[index] = converted.value;
+      else errors.push(fieldError(key, converted.message));
     }
-    seen.add(index);
-    if (value === null || value === undefined) continue;
-    const converted = convert(column, value);
-    if (converted.ok) values[index] = converted.value;
-    else errors.push(fieldError(key, converted.message));
-  }
-  columns.forEach((column, index) => {
-    const reported = errors.some((error) => error.location.toLowerCase() === column.name.toLowerCase());
-    if (column.mode === 'REQUIRED' && values[index] === null && !reported) {
-      errors.push(fieldError(column.name, `Missing required field: ${column.name}.`));
-    }
-  });
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, values };
+    columns.forEach((column, index) => {
+      if (column.mode !== 'REQUIRED' || values[index] !== null) return;
+      const name = column.name.toLowerCase();
+      if (!errors.some((error) => error.location.toLowerCase() === name)) {
+        errors.push(fieldError(column.name, `Missing required field: ${column.name}.`));
+      }
+    });
+    return errors.length > 0 ? { ok: false, errors } : { ok: true, values };
+  };
 }

@@ -7,11 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
-  BIGINT,
-  BOOLEAN,
-  DATE,
-  DECIMAL,
-  DOUBLE,
+  type DuckDBAppender,
   type DuckDBConnection,
   DuckDBDecimalValue,
   DuckDBInstance,
@@ -19,11 +15,8 @@ import {
   type DuckDBValue,
   dateValue,
   StatementType,
-  TIMESTAMP,
-  TIMESTAMPTZ,
   timestampTZValue,
   timestampValue,
-  VARCHAR,
 } from '@duckdb/node-api';
 import { BigQueryApiError, invalidQuery, notFound } from './api-error.js';
 import { NUMERIC_SCALE, type StoredValue } from './insert-row-check.js';
@@ -72,30 +65,38 @@ export interface QueryOutput {
   rows: DuckDBValue[][];
 }
 
-const NUMERIC_TYPE = DECIMAL(38, NUMERIC_SCALE);
-
-function storageBinding(column: ColumnSpec, value: StoredValue): { value: DuckDBValue; type: DuckDBType } {
+/** Appends one checked value (see insert-row-check.ts for each type's JS representation). */
+function appendStored(appender: DuckDBAppender, column: ColumnSpec, value: StoredValue): void {
+  if (value === null) {
+    appender.appendNull();
+    return;
+  }
   switch (column.type) {
     case 'STRING':
     case 'JSON':
-      return { type: VARCHAR, value };
+      appender.appendVarchar(value as string);
+      return;
     case 'INTEGER':
-      return { type: BIGINT, value };
+      appender.appendBigInt(value as bigint);
+      return;
     case 'FLOAT':
-      return { type: DOUBLE, value };
+      appender.appendDouble(value as number);
+      return;
     case 'BOOLEAN':
-      return { type: BOOLEAN, value };
+      appender.appendBoolean(value as boolean);
+      return;
     case 'NUMERIC':
-      return {
-        type: NUMERIC_TYPE,
-        value: value === null ? null : new DuckDBDecimalValue(value as bigint, 38, NUMERIC_SCALE),
-      };
+      appender.appendDecimal(new DuckDBDecimalValue(value as bigint, 38, NUMERIC_SCALE));
+      return;
     case 'TIMESTAMP':
-      return { type: TIMESTAMPTZ, value: value === null ? null : timestampTZValue(value as bigint) };
+      appender.appendTimestampTZ(timestampTZValue(value as bigint));
+      return;
     case 'DATETIME':
-      return { type: TIMESTAMP, value: value === null ? null : timestampValue(value as bigint) };
+      appender.appendTimestamp(timestampValue(value as bigint));
+      return;
     case 'DATE':
-      return { type: DATE, value: value === null ? null : dateValue(value as number) };
+      appender.appendDate(dateValue(value as number));
+      return;
   }
 }
 
@@ -105,6 +106,12 @@ function duckdbMessage(error: unknown): string {
   return message.split('\n')[0]?.trim() || message;
 }
 
+/**
+ * Database files open in this process. DuckDB locks a file against other processes only, and two
+ * instances on one file in the same process would corrupt it.
+ */
+const openFiles = new Set<string>();
+
 export class Warehouse {
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -113,14 +120,35 @@ export class Warehouse {
     private readonly connection: DuckDBConnection,
     /** Lower-cased names a dataset may not take: DuckDB's own schemas and catalogs. */
     readonly reservedNames: ReadonlySet<string>,
+    private readonly path: string,
   ) {}
 
   static async open(dbPath: string): Promise<Warehouse> {
     const path = dbPath === ':memory:' ? dbPath : resolve(dbPath);
-    if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
-    // Queries come from clients: no file, network or extension access from SQL.
-    const instance = await DuckDBInstance.create(path, { enable_external_access: 'false' });
-    const connection = await instance.connect();
+    if (path !== ':memory:') {
+      if (openFiles.has(path)) throw new Error(`DuckDB file ${path} is already open in this process`);
+      openFiles.add(path);
+    }
+    try {
+      if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
+      // Queries come from clients: no file, network or extension access from SQL.
+      const instance = await DuckDBInstance.create(path, { enable_external_access: 'false' });
+      try {
+        const connection = await instance.connect();
+        const reserved = await Warehouse.prepare(connection);
+        return new Warehouse(instance, connection, reserved, path);
+      } catch (error) {
+        instance.closeSync();
+        throw error;
+      }
+    } catch (error) {
+      openFiles.delete(path);
+      throw error;
+    }
+  }
+
+  /** Session settings and metadata tables; returns the names datasets may not take. */
+  private static async prepare(connection: DuckDBConnection): Promise<Set<string>> {
     // BigQuery TIMESTAMPs are instants shown in UTC; BigQuery sorts NULLs first ascending, last descending.
     await connection.run("SET TimeZone = 'UTC'");
     await connection.run("SET default_null_order = 'nulls_first_on_asc_last_on_desc'");
@@ -134,7 +162,7 @@ export class Warehouse {
     const catalogs = await connection.runAndReadAll('SELECT database_name FROM duckdb_databases()');
     const reserved = new Set(['main', 'information_schema', 'pg_catalog', 'temp', 'system', META_SCHEMA]);
     for (const [name] of catalogs.getRows()) reserved.add(String(name).toLowerCase());
-    return new Warehouse(instance, connection, reserved);
+    return reserved;
   }
 
   /** Runs `work` after everything queued before it; one statement sequence at a time. */
@@ -160,6 +188,7 @@ export class Warehouse {
     return this.exclusive(async (connection) => {
       connection.closeSync();
       this.instance.closeSync();
+      openFiles.delete(this.path);
     });
   }
 
@@ -281,28 +310,20 @@ export class Warehouse {
   /** Appends rows (values in column order) atomically: all of them or none. */
   insertRows(record: TableRecord, rows: readonly StoredValue[][]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
-    const columnList = record.columns.map((column) => quoteIdentifier(column.name)).join(', ');
-    const rowsPerStatement = Math.max(1, Math.floor(2000 / record.columns.length));
     return this.exclusive((connection) =>
       this.transaction(connection, async () => {
-        for (let start = 0; start < rows.length; start += rowsPerStatement) {
-          const chunk = rows.slice(start, start + rowsPerStatement);
-          const values: DuckDBValue[] = [];
-          const types: DuckDBType[] = [];
-          const tuples = chunk.map((row) => {
-            const placeholders = record.columns.map((column, index) => {
-              const binding = storageBinding(column, row[index] ?? null);
-              values.push(binding.value);
-              types.push(binding.type);
-              return `$${values.length}`;
+        // The appender writes inside the open transaction, so a failure rolls every row back.
+        const appender = await connection.createAppender(record.tableId, record.datasetId);
+        try {
+          for (const row of rows) {
+            record.columns.forEach((column, index) => {
+              appendStored(appender, column, row[index] ?? null);
             });
-            return `(${placeholders.join(', ')})`;
-          });
-          await connection.run(
-            `INSERT INTO ${this.tableSql(record)} (${columnList}) VALUES ${tuples.join(', ')}`,
-            values,
-            types,
-          );
+            appender.endRow();
+          }
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
         }
       }),
     );

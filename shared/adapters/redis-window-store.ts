@@ -1,8 +1,13 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { FleetError } from '../errors.js';
 import type { ApplyOutcome, ApplyResult, WindowInput, WindowStore } from '../ports/window-store.js';
 import { VEHICLE_ID_PATTERN } from '../telemetry/telemetry-reading.js';
-import { decodeLatest, decodeRecord, encodeReadingArg, type LatestVector } from '../windows/window-snapshot.js';
+import {
+  decodeLatest,
+  decodeRecord,
+  encodeReadingArg,
+  type LatestVector,
+} from '../windows/window-snapshot.js';
 import { APPLY_READINGS_LUA } from './window-script.js';
 
 export interface RedisWindowStoreOptions {

@@ -50,39 +50,32 @@ export type FeatureRowReading = Pick<
 // Snapshot statistics are float32; 4 decimals is well inside their precision and reads cleanly.
 const round4 = (value: number) => Math.round(value * 1e4) / 1e4;
 
-function metricColumns(
-  metric: 'speed' | 'temp',
-  window: WindowName,
-  stats: MetricStats,
-  count: number,
-): Record<string, number | null> {
-  const value = (v: number) => (count === 0 ? null : round4(v));
+/** Column names per window, built once: a row is assembled per reading, on the hot path. */
+const WINDOW_COLUMN_NAMES = WINDOWS.map((spec) => {
+  const w = spec.name;
   return {
-    [`${metric}_mean_${window}`]: value(stats.mean),
-    [`${metric}_min_${window}`]: value(stats.min),
-    [`${metric}_max_${window}`]: value(stats.max),
-    [`${metric}_std_${window}`]: value(stats.std),
-  };
+    window: w,
+    count: `count_${w}`,
+    speed: [`speed_mean_${w}`, `speed_min_${w}`, `speed_max_${w}`, `speed_std_${w}`],
+    temp: [`temp_mean_${w}`, `temp_min_${w}`, `temp_max_${w}`, `temp_std_${w}`],
+    distance: `distance_km_${w}`,
+  } as const;
+});
+
+function putMetric(row: Record<string, unknown>, names: readonly string[], stats: MetricStats, empty: boolean): void {
+  row[names[0]!] = empty ? null : round4(stats.mean);
+  row[names[1]!] = empty ? null : round4(stats.min);
+  row[names[2]!] = empty ? null : round4(stats.max);
+  row[names[3]!] = empty ? null : round4(stats.std);
 }
 
-function windowColumns(spec: WindowSpec, aggregate: WindowAggregate): Record<string, number | null> {
-  return {
-    [`count_${spec.name}`]: aggregate.count,
-    ...metricColumns('speed', spec.name, aggregate.speed, aggregate.count),
-    ...metricColumns('temp', spec.name, aggregate.temp, aggregate.count),
-    [`distance_km_${spec.name}`]: round4(aggregate.distanceKm),
-  };
-}
-
-/** Assemble a row from a reading and the window snapshot the store returned for it (pure). */
+/**
+ * Assemble a row from a reading and the window snapshot the store returned for it (pure).
+ * Columns in schema order: the reading, per window count, speed and temp mean/min/max/std (null
+ * for an empty window), distance, then the flags and the model's columns.
+ */
 export function buildFeatureRow(reading: FeatureRowReading, snapshot: WindowSnapshot): FeatureRow {
-  const windows: Record<string, number | null> = {};
-  WINDOWS.forEach((spec, i) => {
-    const aggregate = snapshot.windows[i];
-    if (aggregate === undefined) throw new Error(`snapshot has no aggregate for window ${spec.name}`);
-    Object.assign(windows, windowColumns(spec, aggregate));
-  });
-  return {
+  const row: Record<string, unknown> = {
     event_id: reading.event_id,
     vehicle_id: reading.vehicle_id,
     event_ts: new Date(reading.event_ts_ms).toISOString(),
@@ -93,12 +86,22 @@ export function buildFeatureRow(reading: FeatureRowReading, snapshot: WindowSnap
     gps_lon: reading.gps_lon,
     fuel_level_pct: reading.fuel_level_pct,
     rpm: reading.rpm,
-    ...(windows as WindowColumns),
-    temp_anomaly: reading.engine_temp_c > TEMP_ANOMALY_C,
-    late: snapshot.status === 'out_of_order',
-    model_version: null,
-    risk_score: null,
   };
+  for (let i = 0; i < WINDOW_COLUMN_NAMES.length; i++) {
+    const names = WINDOW_COLUMN_NAMES[i]!;
+    const aggregate: WindowAggregate | undefined = snapshot.windows[i];
+    if (aggregate === undefined) throw new Error(`snapshot has no aggregate for window ${names.window}`);
+    const empty = aggregate.count === 0;
+    row[names.count] = aggregate.count;
+    putMetric(row, names.speed, aggregate.speed, empty);
+    putMetric(row, names.temp, aggregate.temp, empty);
+    row[names.distance] = round4(aggregate.distanceKm);
+  }
+  row.temp_anomaly = reading.engine_temp_c > TEMP_ANOMALY_C;
+  row.late = snapshot.status === 'out_of_order';
+  row.model_version = null;
+  row.risk_score = null;
+  return row as FeatureRow;
 }
 
 export interface FeatureColumn {

@@ -38,9 +38,13 @@ export class LateArchive {
     const ids = late.map(({ reading }) => reading.event_id).sort();
     const hash = createHash('sha256').update(ids.join('\n')).digest('hex').slice(0, 24);
     const day = new Date(late[0]!.reading.event_ts_ms).toISOString().slice(0, 10);
-    await this.objects.putIfAbsent(`late/dt=${day}/late-${hash}.ndjson.gz`, gzipSync(lines.join('\n') + '\n'), {
-      contentType: 'application/x-ndjson',
-      contentEncoding: 'gzip',
-    });
+    await this.objects.putIfAbsent(
+      `late/dt=${day}/late-${hash}.ndjson.gz`,
+      gzipSync(lines.join('\n') + '\n'),
+      {
+        contentType: 'application/x-ndjson',
+        contentEncoding: 'gzip',
+      },
+    );
   }
 }

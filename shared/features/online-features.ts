@@ -32,7 +32,10 @@ const error = (status: number, code: string, message: string): HttpResult => ({
  *   POST /v1/features:batchGet {"vehicle_ids":[...]} batch read
  * A batch answers every id in order with its row or null (unknown), up to MAX_BATCH_VEHICLES.
  */
-export async function handleFeaturesRequest(store: WindowStore, request: FeaturesRequest): Promise<HttpResult> {
+export async function handleFeaturesRequest(
+  store: WindowStore,
+  request: FeaturesRequest,
+): Promise<HttpResult> {
   const single = singlePath.exec(request.path);
   if (single) {
     if (request.method !== 'GET') return error(405, 'method_not_allowed', 'use GET');
@@ -63,9 +66,13 @@ async function batch(store: WindowStore, ids: string[]): Promise<HttpResult> {
     return error(400, 'too_many_vehicles', `at most ${MAX_BATCH_VEHICLES} vehicle ids per request`);
   }
   const invalid = ids.findIndex((id) => !VEHICLE_ID_PATTERN.test(id));
-  if (invalid >= 0) return error(400, 'invalid_vehicle_id', `vehicle_ids[${invalid}] is not a valid vehicle id`);
+  if (invalid >= 0)
+    return error(400, 'invalid_vehicle_id', `vehicle_ids[${invalid}] is not a valid vehicle id`);
   const rows = await readRows(store, ids);
-  return { status: 200, body: { vehicles: ids.map((id, i) => ({ vehicle_id: id, features: rows[i] ?? null })) } };
+  return {
+    status: 200,
+    body: { vehicles: ids.map((id, i) => ({ vehicle_id: id, features: rows[i] ?? null })) },
+  };
 }
 
 async function readRows(store: WindowStore, ids: string[]): Promise<(FeatureRow | null)[]> {
@@ -73,7 +80,10 @@ async function readRows(store: WindowStore, ids: string[]): Promise<(FeatureRow 
   return latest.map((vector, i) =>
     vector === null
       ? null
-      : buildFeatureRow({ ...vector.reading, event_id: vector.eventId, vehicle_id: ids[i]! }, vector.snapshot),
+      : buildFeatureRow(
+          { ...vector.reading, event_id: vector.eventId, vehicle_id: ids[i]! },
+          vector.snapshot,
+        ),
   );
 }
 

@@ -7,16 +7,19 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import type { BigQuery } from '@google-cloud/bigquery';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Message, PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
-import type { BigQuery } from '@google-cloud/bigquery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBigQueryClient, createBigQueryFeatureSink } from '../../shared/adapters/bigquery-feature-sink.js';
+import { createPipelineResources } from '../../local/pipeline-resources.js';
+import {
+  createBigQueryClient,
+  createBigQueryFeatureSink,
+} from '../../shared/adapters/bigquery-feature-sink.js';
 import { createStorageClient } from '../../shared/adapters/gcs-object-store.js';
 import { createPubSubClient } from '../../shared/adapters/pubsub-publisher.js';
 import { type FleetConfig, loadConfig } from '../../shared/config.js';
-import { createPipelineResources } from '../../local/pipeline-resources.js';
 import { localServers } from '../helpers/local-servers.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
@@ -30,7 +33,8 @@ let storage: Storage;
 let bigquery: BigQuery;
 const servers: Server[] = [];
 let apiUrl = '';
-const deadLettered: { attributes: Record<string, string>; body: { reason: string; index: number | null } }[] = [];
+const deadLettered: { attributes: Record<string, string>; body: { reason: string; index: number | null } }[] =
+  [];
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) => {
@@ -93,7 +97,9 @@ beforeAll(async () => {
 
   const topic = pubsub.topic(config.topics.telemetry);
   const publish = (payload: unknown) =>
-    topic.publishMessage({ data: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)) });
+    topic.publishMessage({
+      data: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)),
+    });
   // Vehicle A: three in-order readings, one exact re-send. Vehicle B: a batch with one invalid reading.
   await publish(reading(vehicleA, 30));
   await publish(reading(vehicleA, 20));
@@ -131,7 +137,10 @@ async function objectRows(prefix: string): Promise<Record<string, unknown>[]> {
 
 describe('the local pipeline, end to end', () => {
   it('turns every valid reading into exactly one row in BigQuery and in GCS, with equal contents', async () => {
-    await waitUntil(async () => (await warehouseRows()).length >= 5, { what: '5 rows in BigQuery', timeoutMs: 60_000 });
+    await waitUntil(async () => (await warehouseRows()).length >= 5, {
+      what: '5 rows in BigQuery',
+      timeoutMs: 60_000,
+    });
     await waitUntil(async () => (await objectRows('features/')).length >= 5, {
       what: '5 rows in GCS objects',
       timeoutMs: 30_000,
@@ -140,11 +149,17 @@ describe('the local pipeline, end to end', () => {
     const objects = await objectRows('features/');
     expect(warehouse.map((r) => r.event_id).sort()).toEqual(objects.map((r) => r.event_id).sort());
     expect(new Set(warehouse.map((r) => r.event_id)).size).toBe(5);
-    const lastOfA = objects.filter((r) => r.vehicle_id === vehicleA).sort((x, y) => String(x.event_ts).localeCompare(String(y.event_ts))).at(-1)!;
+    const lastOfA = objects
+      .filter((r) => r.vehicle_id === vehicleA)
+      .sort((x, y) => String(x.event_ts).localeCompare(String(y.event_ts)))
+      .at(-1)!;
     expect(lastOfA.count_1m).toBe(3);
     expect(lastOfA.speed_max_1m).toBe(70);
     expect(lastOfA.distance_km_1m).toBeGreaterThan(0);
-    const lastOfB = objects.filter((r) => r.vehicle_id === vehicleB).sort((x, y) => String(x.event_ts).localeCompare(String(y.event_ts))).at(-1)!;
+    const lastOfB = objects
+      .filter((r) => r.vehicle_id === vehicleB)
+      .sort((x, y) => String(x.event_ts).localeCompare(String(y.event_ts)))
+      .at(-1)!;
     expect(lastOfB.count_1m).toBe(2);
   });
 
@@ -155,10 +170,9 @@ describe('the local pipeline, end to end', () => {
     const outOfRange = deadLettered.find((d) => d.attributes.reason === 'out_of_range')!;
     expect(outOfRange.attributes.reading_index).toBe('1');
     const quarantined = await objectRows('quarantine/');
-    expect(quarantined.flatMap((q) => (q.rejects as { reason: string }[]).map((r) => r.reason)).sort()).toEqual([
-      'malformed_json',
-      'out_of_range',
-    ]);
+    expect(
+      quarantined.flatMap((q) => (q.rejects as { reason: string }[]).map((r) => r.reason)).sort(),
+    ).toEqual(['malformed_json', 'out_of_range']);
   });
 
   it('serves the latest vector online: 200 with the newest reading, 404 unknown, 400 invalid', async () => {
@@ -169,8 +183,11 @@ describe('the local pipeline, end to end', () => {
     expect(body.count_1m).toBe(3);
     expect((await fetch(`${apiUrl}/v1/vehicles/nobody-${suffix}/features`)).status).toBe(404);
     expect((await fetch(`${apiUrl}/v1/vehicles/${encodeURIComponent('a:b')}/features`)).status).toBe(400);
-    const batch = await fetch(`${apiUrl}/v1/features?vehicle_id=${vehicleA}&vehicle_id=${vehicleB}&vehicle_id=none-${suffix}`);
-    const vehicles = ((await batch.json()) as { vehicles: { vehicle_id: string; features: unknown }[] }).vehicles;
+    const batch = await fetch(
+      `${apiUrl}/v1/features?vehicle_id=${vehicleA}&vehicle_id=${vehicleB}&vehicle_id=none-${suffix}`,
+    );
+    const vehicles = ((await batch.json()) as { vehicles: { vehicle_id: string; features: unknown }[] })
+      .vehicles;
     expect(vehicles.map((v) => [v.vehicle_id, v.features !== null])).toEqual([
       [vehicleA, true],
       [vehicleB, true],

@@ -1,7 +1,8 @@
 // A seeded telemetry stream in arrival order, for replaying through the feature engine and
 // recomputing offline: 1 Hz per vehicle, with the disorder a real fleet sends (re-sends, conflicting
-// re-sends, readings held back by seconds to minutes, readings beyond the allowed lateness, a
-// vehicle uploading its offline buffer). Pure: the same options give the same arrivals.
+// re-sends, readings held back by seconds to minutes, readings beyond the allowed lateness, pauses
+// without readings, a vehicle uploading its offline buffer). Pure: the same options give the same
+// arrivals.
 
 import { createSeededRandom, deriveSeed, type SeededRandom } from '../../local/seeded-random.js';
 import type { TelemetryReading } from '../../shared/telemetry/telemetry-reading.js';
@@ -32,6 +33,8 @@ export interface ReplayStreamOptions {
   conflictShare?: number;
   /** The first vehicles go offline for a while and then upload their buffer in order. */
   offlineVehicles?: number;
+  /** Per second, the chance that a vehicle stops sending for 15 s to 10 min (parked, engine off). */
+  pauseRate?: number;
 }
 
 const round = (value: number, decimals: number) => Math.round(value * 10 ** decimals) / 10 ** decimals;
@@ -60,10 +63,17 @@ export function generateReplayStream(options: ReplayStreamOptions): ReplayArriva
     const drive = vehicleDrive(random, v);
     const phaseMs = random.int(0, 799);
     let buffered = 0;
+    let silentUntilK = -1;
     for (let k = 0; k < options.durationS; k++) {
+      const values = drive(1);
+      // Parked with the engine off now and then: no readings, so tiles stay empty and rings have holes.
+      if (k < silentUntilK) continue;
+      if (random.chance(options.pauseRate ?? 1 / 900)) {
+        silentUntilK = k + random.int(15, 600);
+        continue;
+      }
       // At least 800 ms apart: every reading of a vehicle has its own instant.
       const t = options.startMs + phaseMs + k * 1000 + random.int(0, 200);
-      const values = drive(1);
       const reading: TelemetryReading = {
         event_id: `${vehicleId}:${k}`,
         vehicle_id: vehicleId,

@@ -10,7 +10,14 @@
 // readings (0.4 billion pairs for the 1h window), each tile's running aggregate in arrival order is
 // kept, and each row reads the state of each tile in its range as of its own arrival (ASOF join).
 
-import { type DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DOUBLE, INTEGER, VARCHAR } from '@duckdb/node-api';
+import {
+  DOUBLE,
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  INTEGER,
+  VARCHAR,
+} from '@duckdb/node-api';
 import type { TelemetryReading } from '../../shared/telemetry/telemetry-reading.js';
 
 export interface RecomputedWindow {
@@ -33,7 +40,10 @@ export type ExpectedColumns = Record<string, number | null>;
 
 export interface Recomputation {
   /** Per first arrival of an event_id that was applied: status, processed time and window columns. */
-  applied: Map<string, { status: Exclude<RecomputedStatus, 'late'>; processedTsMs: number; columns: ExpectedColumns }>;
+  applied: Map<
+    string,
+    { status: Exclude<RecomputedStatus, 'late'>; processedTsMs: number; columns: ExpectedColumns }
+  >;
   /** event_ids whose first arrival was beyond the allowed lateness. */
   late: Set<string>;
   /** Later arrivals of an event_id with exactly the first's values, by status of the first. */
@@ -50,12 +60,13 @@ export interface IdealComparison {
     {
       /** In-order rows where ideal count <= tiled count <= count over [t - length - tile + 1 ms, t] fails. */
       boundViolations: number;
-      /** Largest tiled - ideal count, over in-order rows and over all rows (out-of-order ones can be below). */
-      maxExtraInOrder: number;
-      maxAbsCountDiff: number;
-      maxAbsSpeedMeanDiff: number;
-      maxAbsTempMeanDiff: number;
-      maxAbsDistanceDiff: number;
+      /** In-order rows: the most readings a tiled window held beyond the exact one, and what that did to the means and distance. */
+      maxExtraReadings: number;
+      maxSpeedMeanDiff: number;
+      maxTempMeanDiff: number;
+      maxDistanceDiffKm: number;
+      /** Out-of-order rows: largest |tiled - exact| count (they can miss tiles that left the ring). */
+      maxCountDiffOutOfOrder: number;
     }
   >;
 }
@@ -75,7 +86,9 @@ export async function recomputeWindows(
     return {
       applied: await expectedRows(db, windows),
       late: new Set(
-        (await db.runAndReadAll(`SELECT event_id FROM classified WHERE status = 'late'`)).getColumnsJS()[0] as string[],
+        (
+          await db.runAndReadAll(`SELECT event_id FROM classified WHERE status = 'late'`)
+        ).getColumnsJS()[0] as string[],
       ),
       ...(await reSends(db)),
       outsideRing: await outsideRing(db, windows),
@@ -87,7 +100,11 @@ export async function recomputeWindows(
   }
 }
 
-async function load(db: DuckDBConnection, arrivals: readonly ArrivalRecord[], windows: readonly RecomputedWindow[]) {
+async function load(
+  db: DuckDBConnection,
+  arrivals: readonly ArrivalRecord[],
+  windows: readonly RecomputedWindow[],
+) {
   await db.run(`
     CREATE TABLE window_specs (w INTEGER, name VARCHAR, length_ms BIGINT, tile_ms BIGINT);
     CREATE TABLE arrivals_raw (
@@ -127,6 +144,9 @@ function recomputationSql(allowedLatenessMs: number): string {
   return `
     -- NULL in, NULL out (least() would skip a NULL argument).
     CREATE MACRO clamp_to_one(x) AS CASE WHEN x > 1 THEN 1 ELSE x END;
+    -- Population standard deviation from count, sum and sum of squares; NULL for no readings.
+    CREATE MACRO pop_std(n, total, squares) AS
+      CASE WHEN n > 0 THEN sqrt(CASE WHEN squares / n - (total / n) ** 2 > 0 THEN squares / n - (total / n) ** 2 ELSE 0 END) END;
     CREATE MACRO haversine_km(lat1, lon1, lat2, lon2) AS
       2 * 6371.0088 * asin(clamp_to_one(sqrt(
         pow(sin(radians(lat2 - lat1) / 2), 2)
@@ -204,9 +224,9 @@ function recomputationSql(allowedLatenessMs: number): string {
       SELECT p.seq, p.w, p.tid <= p.htid - p.n AS outside_ring,
         coalesce(x.cnt, 0) AS cnt,
         x.sp_sum / x.cnt AS sp_mean, x.sp_min, x.sp_max,
-        sqrt(greatest(x.sp_sq / x.cnt - (x.sp_sum / x.cnt) ** 2, 0)) AS sp_std,
+        pop_std(x.cnt, x.sp_sum, x.sp_sq) AS sp_std,
         x.tp_sum / x.cnt AS tp_mean, x.tp_min, x.tp_max,
-        sqrt(greatest(x.tp_sq / x.cnt - (x.tp_sum / x.cnt) ** 2, 0)) AS tp_std,
+        pop_std(x.cnt, x.tp_sum, x.tp_sq) AS tp_std,
         coalesce(x.dist, 0) AS dist
       FROM placed p LEFT JOIN tiled x USING (seq, w);
   `;
@@ -225,7 +245,8 @@ async function expectedRows(db: DuckDBConnection, windows: readonly RecomputedWi
     SELECT any_value(a.event_id), any_value(a.status), any_value(a.now_ms), ${select.join(', ')}
     FROM expected JOIN applied a USING (seq) GROUP BY seq ORDER BY seq`);
   const names = reader.columnNames();
-  const rows = reader.getRowsJS();
+  // getRows: DOUBLE, INTEGER and VARCHAR come back as plain JS values, without a converter pass.
+  const rows = reader.getRows();
   const applied: Recomputation['applied'] = new Map();
   for (const row of rows) {
     const columns: ExpectedColumns = {};
@@ -258,7 +279,9 @@ async function outsideRing(db: DuckDBConnection, windows: readonly RecomputedWin
   const reader = await db.runAndReadAll(
     `SELECT w, count(*) FILTER (WHERE outside_ring)::INTEGER FROM expected GROUP BY w ORDER BY w`,
   );
-  return Object.fromEntries((reader.getRowsJS() as [number, number][]).map(([w, n]) => [windows[w]!.name, n]));
+  return Object.fromEntries(
+    (reader.getRowsJS() as [number, number][]).map(([w, n]) => [windows[w]!.name, n]),
+  );
 }
 
 /**
@@ -273,62 +296,60 @@ function exactSpansSql(windows: readonly RecomputedWindow[]): string {
     { key: `widest_${i}`, ms: w.lengthMs + w.tileMs - 1 },
   ]);
   const maxSpan = Math.max(...spans.map((s) => s.ms));
-  const sums = (prefix: string, alias: string, keep: (key: string) => string) =>
-    spans.flatMap(({ key }) => [
-      `${keep(key)}count(*)${alias === 'f' ? ` OVER f_${key}` : ` FILTER (WHERE in_${key})`} AS ${prefix}cnt_${key}`,
-      ...['sp', 'tp', 'seg'].map(
-        (v) =>
-          `${keep(key)}sum(${alias === 'f' ? v : `j.${v}`})${alias === 'f' ? ` OVER f_${key}` : ` FILTER (WHERE in_${key})`} AS ${prefix}${v}_${key}`,
-      ),
-    ]);
-  const none = () => '';
+  const values = ['sp', 'tp', 'seg'];
+  const overFrame = spans.flatMap(({ key }) => [
+    `count(*) OVER f_${key} AS cnt_${key}`,
+    ...values.map((v) => `sum(${v}) OVER f_${key} AS ${v}_${key}`),
+  ]);
+  const frames = spans.map(
+    ({ key, ms }) =>
+      `f_${key} AS (PARTITION BY vehicle ORDER BY t RANGE BETWEEN ${ms} PRECEDING AND CURRENT ROW)`,
+  );
+  const inSpan = spans.flatMap(({ key, ms }) => {
+    const filter = `FILTER (WHERE j.t >= i.t - ${ms})`;
+    return [`count(*) ${filter} AS cnt_${key}`, ...values.map((v) => `sum(j.${v}) ${filter} AS ${v}_${key}`)];
+  });
+  const difference = spans.flatMap(({ key }) =>
+    ['cnt', ...values].map((v) => `e.${v}_${key} - coalesce(l.${v}_${key}, 0) AS ${v}_${key}`),
+  );
   return `
     CREATE TABLE exact_spans AS
     WITH everything AS (
-      SELECT seq, ${sums('', 'f', none).join(', ')}
-      FROM applied
-      WINDOW ${spans
-        .map(({ key, ms }) => `f_${key} AS (PARTITION BY vehicle ORDER BY t RANGE BETWEEN ${ms} PRECEDING AND CURRENT ROW)`)
-        .join(', ')}
+      SELECT seq, ${overFrame.join(', ')} FROM applied WINDOW ${frames.join(', ')}
     ), arrived_later AS (
-      SELECT i.seq, ${sums('', 'j', none).join(', ')}
-      FROM applied i
-        JOIN (SELECT * FROM applied WHERE t <= head_before) j
-          ON i.vehicle = j.vehicle AND j.seq > i.seq AND j.t BETWEEN i.t - ${maxSpan} AND i.t
-        CROSS JOIN LATERAL (SELECT ${spans.map(({ key, ms }) => `j.t >= i.t - ${ms} AS in_${key}`).join(', ')})
+      SELECT i.seq, ${inSpan.join(', ')}
+      FROM applied i JOIN (SELECT * FROM applied WHERE t <= head_before) j
+        ON i.vehicle = j.vehicle AND j.seq > i.seq AND j.t BETWEEN i.t - ${maxSpan} AND i.t
       GROUP BY i.seq
     )
-    SELECT seq, ${spans
-      .flatMap(({ key }) =>
-        ['cnt', 'sp', 'tp', 'seg'].map((v) => `e.${v}_${key} - coalesce(l.${v}_${key}, 0) AS ${v}_${key}`),
-      )
-      .join(', ')}
-    FROM everything e LEFT JOIN arrived_later l USING (seq)`;
+    SELECT seq, ${difference.join(', ')} FROM everything e LEFT JOIN arrived_later l USING (seq)`;
 }
 
-async function idealComparison(db: DuckDBConnection, windows: readonly RecomputedWindow[]): Promise<IdealComparison> {
+async function idealComparison(
+  db: DuckDBConnection,
+  windows: readonly RecomputedWindow[],
+): Promise<IdealComparison> {
   await db.run(exactSpansSql(windows));
   const perWindow: IdealComparison['perWindow'] = {};
   for (const [w, spec] of windows.entries()) {
     const reader = await db.runAndReadAll(`
       SELECT
-        count(*) FILTER (WHERE a.status = 'in_order'
-          AND NOT (x.cnt_ideal_${w} <= e.cnt AND e.cnt <= x.cnt_widest_${w}))::INTEGER,
-        coalesce(max(e.cnt - x.cnt_ideal_${w}) FILTER (WHERE a.status = 'in_order'), 0)::INTEGER,
-        max(abs(e.cnt - x.cnt_ideal_${w}))::INTEGER,
-        coalesce(max(abs(e.sp_mean - x.sp_ideal_${w} / x.cnt_ideal_${w})) FILTER (WHERE e.cnt > 0), 0),
-        coalesce(max(abs(e.tp_mean - x.tp_ideal_${w} / x.cnt_ideal_${w})) FILTER (WHERE e.cnt > 0), 0),
-        max(abs(e.dist - x.seg_ideal_${w}))
-      FROM expected e JOIN exact_spans x USING (seq) JOIN applied a USING (seq)
+        count(*) FILTER (WHERE in_order AND NOT (x.cnt_ideal_${w} <= e.cnt AND e.cnt <= x.cnt_widest_${w})),
+        max(e.cnt - x.cnt_ideal_${w}) FILTER (WHERE in_order),
+        max(abs(e.sp_mean - x.sp_ideal_${w} / x.cnt_ideal_${w})) FILTER (WHERE in_order),
+        max(abs(e.tp_mean - x.tp_ideal_${w} / x.cnt_ideal_${w})) FILTER (WHERE in_order),
+        max(abs(e.dist - x.seg_ideal_${w})) FILTER (WHERE in_order),
+        max(abs(e.cnt - x.cnt_ideal_${w})) FILTER (WHERE NOT in_order)
+      FROM expected e JOIN exact_spans x USING (seq) JOIN (SELECT seq, status = 'in_order' AS in_order FROM applied) USING (seq)
       WHERE e.w = ${w}`);
-    const [violations, maxExtra, maxCount, maxSpeed, maxTemp, maxDistance] = reader.getRowsJS()[0] as number[];
+    const [violations, extra, speed, temp, distance, outOfOrder] = (reader.getRows()[0] ?? []).map(Number);
     perWindow[spec.name] = {
       boundViolations: violations!,
-      maxExtraInOrder: maxExtra!,
-      maxAbsCountDiff: maxCount!,
-      maxAbsSpeedMeanDiff: maxSpeed!,
-      maxAbsTempMeanDiff: maxTemp!,
-      maxAbsDistanceDiff: maxDistance!,
+      maxExtraReadings: extra!,
+      maxSpeedMeanDiff: speed!,
+      maxTempMeanDiff: temp!,
+      maxDistanceDiffKm: distance!,
+      maxCountDiffOutOfOrder: outOfOrder!,
     };
   }
   return { perWindow };

@@ -272,6 +272,24 @@ describe('queries', () => {
     expect(rows).toEqual([{ vehicles: 2, top: 100, f0_: 4 }]);
   });
 
+  it('lists stored rows with table.getRows (tabledata.list), instants intact', async () => {
+    const [rows] = await bigquery.dataset(DATASET).table('readings').getRows({ maxResults: 2 });
+    expect(rows).toEqual([
+      {
+        vehicle_id: 'v1',
+        event_ts: bigquery.timestamp('2024-03-01T07:00:00.000Z'),
+        speed_kmh: 5,
+        reading_count: null,
+      },
+      {
+        vehicle_id: 'v1',
+        event_ts: bigquery.timestamp('2024-03-01T08:00:00.000Z'),
+        speed_kmh: 10,
+        reading_count: null,
+      },
+    ]);
+  });
+
   it('pages a query job through getQueryResults', async () => {
     const [job] = await bigquery.createQueryJob({
       query: `SELECT speed_kmh FROM ${DATASET}.readings ORDER BY speed_kmh`,

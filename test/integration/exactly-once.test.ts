@@ -49,8 +49,15 @@ const bucket = `exactly-once-${suffix}`;
 beforeAll(async () => {
   const local = localServers();
   redis = new Redis(local.redisUrl, { enableAutoPipelining: true });
-  const config = { projectId, bigquery: { dataset, featuresTable: 'features', location: 'US', apiEndpoint: local.bigqueryStandinUrl } };
-  bigquery = new BigQueryFeatureSink(createBigQueryClient(config), { dataset, table: 'features', retry: { retries: 0 } });
+  const config = {
+    projectId,
+    bigquery: { dataset, featuresTable: 'features', location: 'US', apiEndpoint: local.bigqueryStandinUrl },
+  };
+  bigquery = new BigQueryFeatureSink(createBigQueryClient(config), {
+    dataset,
+    table: 'features',
+    retry: { retries: 0 },
+  });
   await bigquery.ensureTable();
   const storage = createStorageClient({ projectId, storageEmulatorHost: local.gcsStandinUrl });
   await storage.createBucket(bucket);
@@ -58,7 +65,11 @@ beforeAll(async () => {
   bqSink = new FailingSink(bigquery);
   gcsSink = new FailingSink(new GcsFeatureSink(objects));
   deps = {
-    windows: new RedisWindowStore(redis, { allowedLatenessMs: 600_000, dedupeRetentionS: 900, vehicleIdleTtlS: 7200 }),
+    windows: new RedisWindowStore(redis, {
+      allowedLatenessMs: 600_000,
+      dedupeRetentionS: 900,
+      vehicleIdleTtlS: 7200,
+    }),
     sink: new GroupCommitSink([bqSink, gcsSink], { maxRows: 500, maxMs: 5 }),
     deadLetters: {
       quarantine: async () => {
@@ -90,7 +101,12 @@ function message(vehicle: string, count: number) {
 async function rowsInBigQuery(vehicle: string): Promise<Record<string, unknown>[]> {
   const client = createBigQueryClient({
     projectId,
-    bigquery: { dataset, featuresTable: 'features', location: 'US', apiEndpoint: localServers().bigqueryStandinUrl },
+    bigquery: {
+      dataset,
+      featuresTable: 'features',
+      location: 'US',
+      apiEndpoint: localServers().bigqueryStandinUrl,
+    },
   });
   const [rows] = await client.query({
     query: `SELECT event_id, processed_ts, count_1m, speed_mean_1m, distance_km_1m FROM \`${projectId}.${dataset}.features\` WHERE vehicle_id = @vehicle`,

@@ -5,7 +5,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisWindowStore, vehicleKey } from '../../shared/adapters/redis-window-store.js';
 import { FleetError } from '../../shared/errors.js';
 import { computeFeatureRows } from '../../shared/features/feature-engine.js';
-import { buildFeatureRow, type FeatureRow, type FeatureRowReading } from '../../shared/features/feature-row.js';
+import {
+  buildFeatureRow,
+  type FeatureRow,
+  type FeatureRowReading,
+} from '../../shared/features/feature-row.js';
 import type { ApplyOutcome } from '../../shared/ports/window-store.js';
 import type { RecordStatus, WindowSnapshot } from '../../shared/windows/window-snapshot.js';
 import { WINDOWS } from '../../shared/windows/window-spec.js';
@@ -20,9 +24,12 @@ const STEP_KM = (6371.0088 * 0.001 * Math.PI) / 180;
 let redis: Redis;
 let store: RedisWindowStore;
 
-beforeAll(() => {
+beforeAll(async () => {
   redis = new Redis(localServers().redisUrl, { maxRetriesPerRequest: 1 });
   store = new RedisWindowStore(redis, OPTIONS);
+  // Start from no state, also when the suite runs twice against one server (watch mode).
+  const stale = await redis.keys('fv:{spec-*');
+  if (stale.length > 0) await redis.del(...stale);
 });
 
 afterAll(async () => {
@@ -260,6 +267,18 @@ describe('RedisWindowStore windows (real Redis)', () => {
     expect(rowOf(next).speed_max_5m).toBe(200);
   });
 
+  it('never lets an out-of-order reading see tiles that left the ring, even when a pause left their slots unused', async () => {
+    const device = new Device('spec-ooo-after-pause');
+    // Tiles 0..9 of the 1m window, then silence until 155 s (tiles 10..14 stay empty).
+    await device.send(...every([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 155]));
+    const [ooo] = await device.send({ id: 'x', s: 95 });
+    // The 1m ring is now tiles 9..15: the held-back reading sees tile 9 (90 s and itself) only.
+    expect(ooo?.status).toBe('out_of_order');
+    expect(counts(ooo)).toEqual([2, 11, 11, 12]);
+    const [next] = await device.send({ id: 'y', s: 160 });
+    expect(counts(next)).toEqual([2, 13, 13, 13]);
+  });
+
   it('does not apply a reading older than head - lateness: late, archived, and a re-send stays late', async () => {
     const device = new Device('spec-late');
     await device.sendEach({ id: 'a', s: 0 }, { id: 'b', s: 700 });
@@ -360,7 +379,13 @@ describe('RedisWindowStore idempotency (real Redis)', () => {
       single.push({ ...result!, status: result!.snapshot.status, row: null });
     }
     expect(batched.map((s) => s.outcome)).toEqual(['new', 'new', 'new', 'duplicate', 'new']);
-    expect(batched.map((s) => s.status)).toEqual(['in_order', 'in_order', 'out_of_order', 'in_order', 'in_order']);
+    expect(batched.map((s) => s.status)).toEqual([
+      'in_order',
+      'in_order',
+      'out_of_order',
+      'in_order',
+      'in_order',
+    ]);
     expect(batched.map((s) => s.snapshot)).toEqual(single.map((s) => s.snapshot));
     expect(counts(batched[4])).toEqual([2, 4, 4, 4]); // 1m at 70 s: tiles 1..7, so b and d
     expect(rowOf(batched[4]).distance_km_1h).toBe(Math.round(2 * STEP_KM * 1e4) / 1e4);
@@ -394,36 +419,29 @@ describe('RedisWindowStore idempotency (real Redis)', () => {
 });
 
 describe('RedisWindowStore keys and latest vector (real Redis)', () => {
-  it.each([
-    'a}b',
-    '{x}',
-    'x y',
-    '',
-    '-leading-dash',
-    'a'.repeat(65),
-    'ümlaut',
-    'v1\r\nFLUSHALL',
-    'fv:*',
-  ])('rejects the hostile vehicle id %j with invalid_identifier before anything reaches Redis', async (id) => {
-    const sendCommand = vi.spyOn(redis, 'sendCommand');
-    try {
-      const reading = new Device('spec-hostile').reading({ id: 'a', s: 0 });
-      for (const call of [
-        () => store.apply(id, [{ eventId: 'a', reading }], T0),
-        () => store.latest(['spec-hostile', id]),
-      ]) {
-        const error = await call().then(
-          () => null,
-          (e: unknown) => e,
-        );
-        expect(error).toBeInstanceOf(FleetError);
-        expect((error as FleetError).code).toBe('invalid_identifier');
+  it.each(['a}b', '{x}', 'x y', '', '-leading-dash', 'a'.repeat(65), 'ümlaut', 'v1\r\nFLUSHALL', 'fv:*'])(
+    'rejects the hostile vehicle id %j with invalid_identifier before anything reaches Redis',
+    async (id) => {
+      const sendCommand = vi.spyOn(redis, 'sendCommand');
+      try {
+        const reading = new Device('spec-hostile').reading({ id: 'a', s: 0 });
+        for (const call of [
+          () => store.apply(id, [{ eventId: 'a', reading }], T0),
+          () => store.latest(['spec-hostile', id]),
+        ]) {
+          const error = await call().then(
+            () => null,
+            (e: unknown) => e,
+          );
+          expect(error).toBeInstanceOf(FleetError);
+          expect((error as FleetError).code).toBe('invalid_identifier');
+        }
+        expect(sendCommand).not.toHaveBeenCalled();
+      } finally {
+        sendCommand.mockRestore();
       }
-      expect(sendCommand).not.toHaveBeenCalled();
-    } finally {
-      sendCommand.mockRestore();
-    }
-  });
+    },
+  );
 
   it('puts the vehicle id in a {hash tag}, so one vehicle’s keys share a Redis Cluster slot', async () => {
     const device = new Device('spec-keys.v-1_A');
@@ -461,7 +479,11 @@ describe('RedisWindowStore keys and latest vector (real Redis)', () => {
     expect(unknown).toBeNull();
     expect(again).toEqual(latest);
     expect(latest?.eventId).toBe('b');
-    const { event_id: _id, vehicle_id: _vehicle, ...values } = device.reading({ id: 'b', s: 10, speed: 20, north: 1 });
+    const {
+      event_id: _id,
+      vehicle_id: _vehicle,
+      ...values
+    } = device.reading({ id: 'b', s: 10, speed: 20, north: 1 });
     expect(latest?.reading).toEqual(values);
     expect(latest?.snapshot).toEqual(sent[1]?.snapshot);
     expect(await store.latest([])).toEqual([]);

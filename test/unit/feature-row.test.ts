@@ -82,7 +82,10 @@ describe('buildFeatureRow', () => {
       temp: { mean: 0, min: 0, max: 0, std: 0 },
       distanceKm: 0,
     });
-    const row = buildFeatureRow(reading, snapshot('out_of_order', [empty, aggregate(2), aggregate(5), aggregate(9)]));
+    const row = buildFeatureRow(
+      reading,
+      snapshot('out_of_order', [empty, aggregate(2), aggregate(5), aggregate(9)]),
+    );
     expect(row).toMatchObject({
       count_1m: 0,
       speed_mean_1m: null,

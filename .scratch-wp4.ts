@@ -1,0 +1,11 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+const inst = await DuckDBInstance.create(':memory:');
+const c = await inst.connect();
+await c.run(`create table x as select range::int as seq, random() as a, random() as b, random() as c2, 'abc' || range as s from range(150000)`);
+await c.run(`create table y as select seq, ${Array.from({length: 40}, (_, i) => `a + ${i} as c${i}`).join(', ')}, s from x`);
+let t0 = performance.now();
+let r = await c.runAndReadAll('select * from y order by seq');
+console.log('query', Math.round(performance.now() - t0)); t0 = performance.now();
+const rowsJS = r.getRowsJS(); console.log('getRowsJS', Math.round(performance.now() - t0)); t0 = performance.now();
+const rows = r.getRows(); console.log('getRows', Math.round(performance.now() - t0)); t0 = performance.now();
+const cols = r.getColumns(); console.log('getColumns', Math.round(performance.now() - t0)); t0 = performance.now();
