@@ -20,6 +20,7 @@ const DevOptionsSchema = z.object({
   vehicles: z.number().int().min(1).max(10_000),
   rateHz: z.number().positive().max(50),
   speedup: z.number().min(1).max(1000),
+  uploadEveryS: z.number().min(0).max(3600),
   seed: z.number().int(),
   allowedLatenessS: z.number().int().positive(),
   dataDir: z.string().min(1),
@@ -29,9 +30,10 @@ export type DevOptions = z.infer<typeof DevOptionsSchema>;
 
 export const DEV_USAGE = `usage: npm run dev -- [options]
   --duration 60s      how long devices send (wall clock)            (default 60s)
-  --vehicles 20       simulated vehicles                              (default 20)
+  --vehicles 10       simulated vehicles                              (default 10)
   --rate 1            readings per second per vehicle, event time     (default 1)
   --speedup 10        event time runs this much faster than the wall  (default 10)
+  --upload-every 5    seconds of event time a vehicle buffers per message (default 5; 0 = one reading per message)
   --seed 1            simulator seed                                  (default 1)
   --lateness 120      allowed lateness in seconds (short for a demo)  (default 120)
   --data-dir DIR      where the warehouse and objects go  (default .local/dev)
@@ -42,9 +44,10 @@ export function parseDevOptions(argv: string[]): DevOptions {
     args: argv,
     options: {
       duration: { type: 'string', default: '60s' },
-      vehicles: { type: 'string', default: '20' },
+      vehicles: { type: 'string', default: '10' },
       rate: { type: 'string', default: '1' },
       speedup: { type: 'string', default: '10' },
+      'upload-every': { type: 'string', default: '5' },
       seed: { type: 'string', default: '1' },
       lateness: { type: 'string', default: '120' },
       'data-dir': { type: 'string', default: '.local/dev' },
@@ -62,6 +65,7 @@ export function parseDevOptions(argv: string[]): DevOptions {
     vehicles: Number(values.vehicles),
     rateHz: Number(values.rate),
     speedup: Number(values.speedup),
+    uploadEveryS: Number(values['upload-every']),
     seed: Number(values.seed),
     allowedLatenessS: Number(values.lateness),
     dataDir: values['data-dir'],

@@ -8,7 +8,6 @@ import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
 import cliProgress from 'cli-progress';
 import type { FleetConfig } from '../shared/config.js';
-import type { SimulatedMessageKind } from './device-simulator.js';
 
 export interface LandedCounts {
   rows: number;
@@ -47,7 +46,7 @@ export class DevProgress {
     this.bar = new cliProgress.SingleBar(
       {
         format:
-          'published {value} | feature rows {rows} | objects features/ {featureObjects} quarantine/ {quarantineObjects} late/ {lateObjects} | dead-lettered {deadLettered}',
+          'readings published {value} | feature rows {rows} | objects features/ {featureObjects} quarantine/ {quarantineObjects} late/ {lateObjects} | dead-lettered {deadLettered}',
         noTTYOutput: true,
         notTTYSchedule: 5000,
         stream: process.stderr,
@@ -67,8 +66,8 @@ export class DevProgress {
     this.timer = setInterval(() => void this.poll(), 1000);
   }
 
-  published(_kind: SimulatedMessageKind): void {
-    this.publishedCount++;
+  published(readings: number): void {
+    this.publishedCount += readings;
     this.bar.update(this.publishedCount, this.landed);
   }
 

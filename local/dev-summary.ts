@@ -5,6 +5,7 @@ import type { BigQuery } from '@google-cloud/bigquery';
 import type { Storage } from '@google-cloud/storage';
 import type { FleetConfig } from '../shared/config.js';
 import type { DevProgress, LandedCounts } from './dev-progress.js';
+import { vehicleIdFor } from './device-simulator.js';
 import type { RunningFunction } from './function-servers.js';
 import type { PublishedFleet } from './simulated-publisher.js';
 
@@ -13,6 +14,8 @@ export interface DevSummary {
   landed: LandedCounts;
   warehouse: { vehicles: number; outOfOrderRows: number; tempAnomalyRows: number };
   objectRows: number;
+  /** Re-sent readings are written again (same row) and de-duplicated by event_id downstream. */
+  objectDistinctRows: number;
   onlineSample: { vehicleId: string; status: number; body: unknown };
 }
 
@@ -34,12 +37,16 @@ export async function collectSummary(deps: {
 
   const [files] = await deps.storage.bucket(config.featuresBucket).getFiles({ prefix: 'features/' });
   let objectRows = 0;
+  const objectEventIds = new Set<string>();
   for (const file of files) {
     const [bytes] = await file.download({ decompress: false });
-    objectRows += gunzipSync(bytes).toString('utf8').split('\n').filter(Boolean).length;
+    for (const line of gunzipSync(bytes).toString('utf8').split('\n').filter(Boolean)) {
+      objectRows++;
+      objectEventIds.add((JSON.parse(line) as { event_id: string }).event_id);
+    }
   }
 
-  const vehicleId = 'veh-00000';
+  const vehicleId = vehicleIdFor(0);
   const response = await fetch(`${deps.featuresApi.url}/v1/vehicles/${vehicleId}/features`);
   return {
     published: deps.published,
@@ -50,6 +57,7 @@ export async function collectSummary(deps: {
       tempAnomalyRows: Number(first.hot ?? 0),
     },
     objectRows,
+    objectDistinctRows: objectEventIds.size,
     onlineSample: { vehicleId, status: response.status, body: await response.json() },
   };
 }
@@ -64,19 +72,21 @@ export function printSummary(
   const lines = [
     '',
     '== fleet-features local run: summary ==',
-    `published        ${published.total} messages: ${k.valid} valid, ${k.out_of_order} out of order, ${k.duplicate} duplicates, ${k.late} late, ${k.malformed} malformed`,
+    `published        ${published.messages} messages holding ${published.readings} readings: ${k.valid} valid, ${k.out_of_order} out of order, ${k.duplicate} duplicates, ${k.late} late, ${k.malformed} malformed`,
     `expected rows    ${published.expectedRows} (each distinct reading within the allowed lateness, once)`,
     `warehouse        ${landed.rows} rows, ${landed.distinctRows} distinct event_ids, ${warehouse.vehicles} vehicles, ${warehouse.outOfOrderRows} out-of-order, ${warehouse.tempAnomalyRows} over 105 °C`,
     `                 (BigQuery stand-in, DuckDB file ${paths.warehousePath})`,
-    `object store     features/: ${landed.featureObjects} objects holding ${summary.objectRows} rows; late/: ${landed.lateObjects}; quarantine/: ${landed.quarantineObjects}`,
+    `object store     features/: ${landed.featureObjects} objects holding ${summary.objectRows} rows (${summary.objectDistinctRows} distinct event_ids); late/: ${landed.lateObjects}; quarantine/: ${landed.quarantineObjects}`,
     `                 (GCS stand-in, folder ${paths.objectStoreRoot})`,
     `dead-lettered    ${landed.deadLettered} readings on the telemetry-dlq topic`,
     `online API       GET /v1/vehicles/${summary.onlineSample.vehicleId}/features → ${summary.onlineSample.status}` +
       (summary.onlineSample.status === 200
         ? ` (event_ts ${sample.event_ts}, speed_mean_5m ${sample.speed_mean_5m}, count_1h ${sample.count_1h})`
         : ''),
-    landed.distinctRows === published.expectedRows
-      ? 'check            every expected reading landed exactly once'
+    landed.distinctRows === published.expectedRows &&
+    landed.rows === landed.distinctRows &&
+    summary.objectDistinctRows === published.expectedRows
+      ? 'check            every expected reading landed: once in the warehouse, and in the object store'
       : `check            MISMATCH: ${landed.distinctRows} distinct rows for ${published.expectedRows} expected`,
     '',
   ];

@@ -37,7 +37,11 @@ async function main(options: DevOptions): Promise<void> {
 
   const stack = await startLocalStack({ dataDir, projectId: 'fleet-features-local', onProgress: log });
   cleanups.push(() => stack.stop());
-  const env = { ...stack.env, ALLOWED_LATENESS_S: String(options.allowedLatenessS), LOG_LEVEL: 'warn' };
+  const env = {
+    ...stack.env,
+    ALLOWED_LATENESS_S: String(options.allowedLatenessS),
+    LOG_LEVEL: 'warn',
+  };
   const config = loadConfig(env);
   const pubsub = createPubSubClient(config);
   cleanups.push(() => pubsub.close());
@@ -76,7 +80,7 @@ async function main(options: DevOptions): Promise<void> {
   const published = await publishSimulatedFleet({
     topic: pubsub.topic(config.topics.telemetry),
     options,
-    onPublished: (kind) => progress.published(kind),
+    onPublished: (readings) => progress.published(readings),
     shouldStop: () => stopping,
   });
   log('devices stopped; waiting for the pipeline to drain');
@@ -91,7 +95,7 @@ async function main(options: DevOptions): Promise<void> {
   });
   if (options.keep && !stopping) {
     log(
-      `servers keep running (Ctrl-C to stop): features API ${featuresApi.url}/v1/vehicles/veh-00000/features`,
+      `servers keep running (Ctrl-C to stop): features API ${featuresApi.url}/v1/vehicles/veh-00001/features`,
     );
     await new Promise<void>((resolveKeep) => process.once('SIGINT', () => resolveKeep()));
   }

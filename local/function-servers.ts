@@ -2,6 +2,7 @@
 // free port), from the build output in dist/ — the same JavaScript a deploy ships.
 
 import { createRequire } from 'node:module';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { getFreePort } from './servers/free-port.js';
 import { type ProcessGroup, startProcessGroup } from './servers/process-group.js';
@@ -25,9 +26,10 @@ export interface RunningFunction extends FunctionSpec {
   group: ProcessGroup;
 }
 
+// The package's `functions-framework` bin (its exports map hides package.json and main.js).
 const frameworkMain = join(
-  dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework/package.json')),
-  'build/src/main.js',
+  dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')),
+  'main.js',
 );
 
 export async function startFunction(options: {
@@ -54,14 +56,16 @@ export async function startFunction(options: {
   });
   const url = `http://127.0.0.1:${port}`;
   await group.waitUntilReady(
-    async () => {
-      try {
-        await fetch(url, { method: 'GET', signal: AbortSignal.timeout(1000) });
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    // A TCP connect, not a request: a bodiless request would be logged as a failed invocation.
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      }),
     { what: `functions-framework serving ${spec.target}`, timeoutMs: 30_000 },
   );
   return { ...spec, url, port, group };

@@ -1,19 +1,29 @@
-// Publishes the device simulator's messages to the telemetry topic, paced on the wall clock.
-// Event time runs `speedup` times faster than the wall and ends at the moment the run started, so
-// no reading is stamped in the future and a short run still spans several windows.
+// Publishes the device simulator's readings to the telemetry topic, paced on the wall clock, the
+// way telematics units upload: each vehicle buffers its readings and sends one
+// {"readings": [...]} message every `uploadEveryS` seconds of event time (1 = one message per
+// reading). Malformed messages go out alone, as sent. Event time runs `speedup` times faster than
+// the wall and ends at the moment the run started, so no reading is stamped in the future and a
+// short run still spans several windows.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Topic } from '@google-cloud/pubsub';
 import type { DevOptions } from './dev-options.js';
-import { type SimulatedMessageKind, simulateFleet } from './device-simulator.js';
+import { type SimulatedMessage, type SimulatedMessageKind, simulateFleet } from './device-simulator.js';
 
 export type PublishedByKind = Record<SimulatedMessageKind, number>;
 
 export interface PublishedFleet {
+  /** Readings (or malformed payloads) by kind. */
   byKind: PublishedByKind;
-  total: number;
+  readings: number;
+  messages: number;
   /** Distinct readings that must become feature rows: first sends, in order or not, not late. */
   expectedRows: number;
+}
+
+interface VehicleBuffer {
+  firstSendMs: number;
+  items: SimulatedMessage[];
 }
 
 const MAX_IN_FLIGHT = 2000;
@@ -21,16 +31,38 @@ const MAX_IN_FLIGHT = 2000;
 export async function publishSimulatedFleet(args: {
   topic: Topic;
   options: DevOptions;
-  onPublished: (kind: SimulatedMessageKind) => void;
+  onPublished: (readings: number) => void;
   shouldStop: () => boolean;
 }): Promise<PublishedFleet> {
   const { options } = args;
   const wallStart = Date.now();
   const simSpanMs = options.durationMs * options.speedup;
   const simStart = wallStart - simSpanMs;
+  const uploadEveryMs = options.uploadEveryS * 1000;
   const byKind: PublishedByKind = { valid: 0, duplicate: 0, out_of_order: 0, late: 0, malformed: 0 };
+  let messages = 0;
   const inFlight = new Set<Promise<unknown>>();
+  const buffers = new Map<string, VehicleBuffer>();
   args.topic.setPublishOptions({ batching: { maxMessages: 500, maxMilliseconds: 20 } });
+
+  const send = async (items: SimulatedMessage[], data: string) => {
+    const sent = args.topic.publishMessage({ data: Buffer.from(data) }).then(() => {
+      for (const item of items) byKind[item.kind]++;
+      messages++;
+      args.onPublished(items.length);
+    });
+    inFlight.add(sent);
+    const settle = () => inFlight.delete(sent);
+    void sent.then(settle, settle);
+    if (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+  };
+  const flush = (vehicleId: string) => {
+    const buffer = buffers.get(vehicleId);
+    buffers.delete(vehicleId);
+    if (!buffer) return;
+    const readings = buffer.items.map((item) => JSON.parse(item.data) as unknown);
+    return send(buffer.items, readings.length === 1 ? buffer.items[0]!.data : JSON.stringify({ readings }));
+  };
 
   for (const message of simulateFleet({
     vehicles: options.vehicles,
@@ -44,16 +76,27 @@ export async function publishSimulatedFleet(args: {
     const dueWall = wallStart + (message.sendMs - simStart) / options.speedup;
     const wait = dueWall - Date.now();
     if (wait > 5) await sleep(wait);
-    const sent = args.topic.publishMessage({ data: Buffer.from(message.data) }).then(() => {
-      byKind[message.kind]++;
-      args.onPublished(message.kind);
-    });
-    inFlight.add(sent);
-    const settle = () => inFlight.delete(sent);
-    void sent.then(settle, settle);
-    if (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+    if (message.kind === 'malformed' || !isJsonObject(message.data)) {
+      await send([message], message.data);
+      continue;
+    }
+    const buffer = buffers.get(message.vehicleId);
+    if (buffer && message.sendMs - buffer.firstSendMs >= uploadEveryMs) await flush(message.vehicleId);
+    const current = buffers.get(message.vehicleId) ?? { firstSendMs: message.sendMs, items: [] };
+    current.items.push(message);
+    buffers.set(message.vehicleId, current);
   }
+  for (const vehicleId of [...buffers.keys()]) await flush(vehicleId);
   await Promise.all(inFlight);
-  const total = Object.values(byKind).reduce((a, b) => a + b, 0);
-  return { byKind, total, expectedRows: byKind.valid + byKind.out_of_order };
+  const readings = Object.values(byKind).reduce((a, b) => a + b, 0);
+  return { byKind, readings, messages, expectedRows: byKind.valid + byKind.out_of_order };
+}
+
+function isJsonObject(data: string): boolean {
+  try {
+    const value: unknown = JSON.parse(data);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
 }

@@ -43,7 +43,7 @@ const ConfigSchema = z.object({
   MAX_BATCH_READINGS: positiveInt(500),
   MAX_MESSAGE_BYTES: positiveInt(256 * 1024),
   SINK_FLUSH_MAX_ROWS: positiveInt(500),
-  SINK_FLUSH_MAX_MS: positiveInt(50),
+  SINK_FLUSH_MAX_MS: positiveInt(10),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 

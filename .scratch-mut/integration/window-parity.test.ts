@@ -8,9 +8,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 vi.mock('../../shared/adapters/window-script.js', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../../shared/adapters/window-script.js')>();
-  const from = "(rfp == fp) and 'dup' or 'conflict'";
+  const from = 'head, last_lat, last_lon, has_head = t, lat, lon, true';
   if (!actual.APPLY_READINGS_LUA.includes(from)) throw new Error('mutation target not found');
-  return { APPLY_READINGS_LUA: actual.APPLY_READINGS_LUA.replace(from, "'dup'") };
+  return { APPLY_READINGS_LUA: actual.APPLY_READINGS_LUA.replace(from, 'head, has_head = t, true') };
 });
 
 import { RedisWindowStore } from '../../shared/adapters/redis-window-store.js';

@@ -27,6 +27,8 @@ export interface ReplayStreamOptions {
   /** The pipeline's allowed lateness: held-back readings stay within it, late ones go beyond. */
   allowedLatenessMs: number;
   heldBackRate?: number;
+  /** Per second, the chance that the next 5-40 readings are all held back by the same delay. */
+  heldBackBurstRate?: number;
   beyondLatenessRate?: number;
   reSendRate?: number;
   /** Share of re-sends that carry other values under the same event_id. */
@@ -64,14 +66,16 @@ export function generateReplayStream(options: ReplayStreamOptions): ReplayArriva
     const phaseMs = random.int(0, 799);
     let buffered = 0;
     let silentUntilK = -1;
+    let burst: { untilK: number; delayMs: number } | null = null;
     for (let k = 0; k < options.durationS; k++) {
-      const values = drive(1);
       // Parked with the engine off now and then: no readings, so tiles stay empty and rings have holes.
       if (k < silentUntilK) continue;
       if (random.chance(options.pauseRate ?? 1 / 900)) {
         silentUntilK = k + random.int(15, 600);
+        drive.park();
         continue;
       }
+      const values = drive.step(1);
       // At least 800 ms apart: every reading of a vehicle has its own instant.
       const t = options.startMs + phaseMs + k * 1000 + random.int(0, 200);
       const reading: TelemetryReading = {
@@ -82,11 +86,22 @@ export function generateReplayStream(options: ReplayStreamOptions): ReplayArriva
         extra: {},
       };
       const latency = random.range(50, 400);
+      if (burst === null && random.chance(options.heldBackBurstRate ?? 1 / 1200)) {
+        burst = {
+          untilK: k + random.int(5, 40),
+          delayMs: heldBackDelayMs(random, options.allowedLatenessMs),
+        };
+      }
+      if (burst !== null && k >= burst.untilK) burst = null;
       if (offline && t >= offline.fromMs && t < offline.toMs) {
         // Uploaded on reconnection, in order, before anything live arrives.
         push(offline.toMs + 0.01 * buffered++, reading, 'buffered');
       } else if (random.chance(options.beyondLatenessRate ?? 0.01)) {
         push(t + options.allowedLatenessMs + random.range(60_000, 900_000), reading, 'beyond_lateness');
+      } else if (burst !== null) {
+        // A stretch of readings delayed together (a slow path): in order among themselves, behind
+        // the live ones, filling whole tiles that were empty when the head passed them.
+        push(t + burst.delayMs + latency, reading, 'held_back');
       } else if (random.chance(options.heldBackRate ?? 0.03)) {
         push(t + heldBackDelayMs(random, options.allowedLatenessMs), reading, 'held_back');
       } else {
@@ -124,7 +139,10 @@ type DriveValues = Pick<
 >;
 
 /** A vehicle that alternates driving and stops, warms up, sometimes overheats, and moves on the sphere. */
-function vehicleDrive(random: SeededRandom, index: number): (dtS: number) => DriveValues {
+function vehicleDrive(
+  random: SeededRandom,
+  index: number,
+): { step: (dtS: number) => DriveValues; park: () => void } {
   let speed = 0;
   let target = random.range(20, 110);
   let temp = random.range(15, 30);
@@ -134,7 +152,11 @@ function vehicleDrive(random: SeededRandom, index: number): (dtS: number) => Dri
   let heading = random.range(0, 2 * Math.PI);
   let fuel = random.range(40, 95);
   const reportsFuel = index % 2 === 0;
-  return (dtS) => {
+  const park = () => {
+    speed = 0;
+    target = random.range(20, 110);
+  };
+  const step = (dtS: number): DriveValues => {
     if (random.chance(1 / 90)) target = random.chance(0.2) ? 0 : random.range(20, 130);
     speed = Math.max(0, Math.min(160, speed + (target - speed) * 0.08 + random.normal(0, 1.5)));
     if (target === 0 && speed < 2) speed = 0;
@@ -156,4 +178,5 @@ function vehicleDrive(random: SeededRandom, index: number): (dtS: number) => Dri
       rpm: speed === 0 ? 800 : round(800 + speed * 28 + random.range(-50, 50), 0),
     };
   };
+  return { step, park };
 }

@@ -279,6 +279,20 @@ describe('RedisWindowStore windows (real Redis)', () => {
     expect(counts(next)).toEqual([2, 13, 13, 13]);
   });
 
+  it('restarts an empty tile an out-of-order reading lands in, whatever older tile its slot held', async () => {
+    const device = new Device('spec-ooo-empty-tile');
+    // Tiles 0..13 of the 1m window, nothing in tile 14, then tile 15. Tile 14 shares its ring slot
+    // with tile 7 (70 s), which is long out of the ring.
+    const seconds = [...Array.from({ length: 14 }, (_, i) => i * 10), 150];
+    await device.send(...every(seconds));
+    const [ooo] = await device.send({ id: 'x', s: 145, speed: 99 });
+    expect(ooo?.status).toBe('out_of_order');
+    // Ring 9..15, own tile 14: 90-130 s (5 readings) and itself.
+    expect(rowOf(ooo)).toMatchObject({ count_1m: 6, speed_max_1m: 99, speed_min_1m: 50 });
+    const [next] = await device.send({ id: 'y', s: 160 });
+    expect(counts(next)[0]).toBe(7); // 100-130 s, 145 s, 150 s, 160 s
+  });
+
   it('does not apply a reading older than head - lateness: late, archived, and a re-send stays late', async () => {
     const device = new Device('spec-late');
     await device.sendEach({ id: 'a', s: 0 }, { id: 'b', s: 700 });
