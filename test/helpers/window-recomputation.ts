@@ -63,6 +63,9 @@ export interface IdealComparison {
       /** In-order rows: the most readings a tiled window held beyond the exact one, and what that did to the means and distance. */
       maxExtraReadings: number;
       maxSpeedMeanDiff: number;
+      /** Typical sizes: the mean number of extra readings, the 99th percentile of |speed mean diff|. */
+      meanExtraReadings: number;
+      p99SpeedMeanDiff: number;
       maxTempMeanDiff: number;
       maxDistanceDiffKm: number;
       /** Out-of-order rows: largest |tiled - exact| count (they can miss tiles that left the ring). */
@@ -339,14 +342,20 @@ async function idealComparison(
         max(abs(e.sp_mean - x.sp_ideal_${w} / x.cnt_ideal_${w})) FILTER (WHERE in_order),
         max(abs(e.tp_mean - x.tp_ideal_${w} / x.cnt_ideal_${w})) FILTER (WHERE in_order),
         max(abs(e.dist - x.seg_ideal_${w})) FILTER (WHERE in_order),
-        max(abs(e.cnt - x.cnt_ideal_${w})) FILTER (WHERE NOT in_order)
+        max(abs(e.cnt - x.cnt_ideal_${w})) FILTER (WHERE NOT in_order),
+        avg(e.cnt - x.cnt_ideal_${w}) FILTER (WHERE in_order),
+        quantile_cont(abs(e.sp_mean - x.sp_ideal_${w} / x.cnt_ideal_${w}), 0.99) FILTER (WHERE in_order)
       FROM expected e JOIN exact_spans x USING (seq) JOIN (SELECT seq, status = 'in_order' AS in_order FROM applied) USING (seq)
       WHERE e.w = ${w}`);
-    const [violations, extra, speed, temp, distance, outOfOrder] = (reader.getRows()[0] ?? []).map(Number);
+    const [violations, extra, speed, temp, distance, outOfOrder, meanExtra, p99Speed] = (
+      reader.getRows()[0] ?? []
+    ).map(Number);
     perWindow[spec.name] = {
       boundViolations: violations!,
       maxExtraReadings: extra!,
       maxSpeedMeanDiff: speed!,
+      meanExtraReadings: meanExtra!,
+      p99SpeedMeanDiff: p99Speed!,
       maxTempMeanDiff: temp!,
       maxDistanceDiffKm: distance!,
       maxCountDiffOutOfOrder: outOfOrder!,

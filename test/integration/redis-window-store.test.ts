@@ -97,8 +97,9 @@ class Device {
     return sent;
   }
 
-  async stateBytes(): Promise<Buffer | null> {
-    return redis.hgetBuffer(vehicleKey(this.vehicleId), 's');
+  /** Every field of the vehicle's hash (window state, rings, latest vector), as raw bytes. */
+  async stateBytes(): Promise<Record<string, Buffer>> {
+    return redis.hgetallBuffer(vehicleKey(this.vehicleId));
   }
 }
 
@@ -335,6 +336,7 @@ describe('RedisWindowStore idempotency (real Redis)', () => {
     const dedupeKey = `fv:{spec-dup}:seen:${gen}`;
     const markBefore = await redis.hgetBuffer(dedupeKey, 'a');
     const stateBefore = await device.stateBytes();
+    expect(Object.keys(stateBefore)).toEqual(expect.arrayContaining(['s', 'l']));
     const latestBefore = await store.latest(['spec-dup']);
 
     const [again] = await device.send({ id: 'a', s: 0, speed: 10 });
