@@ -1,5 +1,10 @@
 import type { TelemetryReading } from '../telemetry/telemetry-reading.js';
-import type { MetricStats, WindowAggregate, WindowSnapshot } from '../windows/window-snapshot.js';
+import type {
+  MetricStats,
+  ReadingValues,
+  WindowAggregate,
+  WindowSnapshot,
+} from '../windows/window-snapshot.js';
 import { WINDOWS, type WindowSpec } from '../windows/window-spec.js';
 
 /** Engine temperature above which a reading is an anomaly (DESIGN.md, feature row contract). */
@@ -34,18 +39,7 @@ export type FeatureRow = {
   risk_score: number | null;
 } & WindowColumns;
 
-export type FeatureRowReading = Pick<
-  TelemetryReading,
-  | 'event_id'
-  | 'vehicle_id'
-  | 'event_ts_ms'
-  | 'speed_kmh'
-  | 'engine_temp_c'
-  | 'gps_lat'
-  | 'gps_lon'
-  | 'fuel_level_pct'
-  | 'rpm'
->;
+export type FeatureRowReading = Pick<TelemetryReading, 'event_id' | 'vehicle_id'> & ReadingValues;
 
 // Snapshot statistics are float32; 4 decimals is well inside their precision and reads cleanly.
 const round4 = (value: number) => Math.round(value * 1e4) / 1e4;
@@ -62,7 +56,12 @@ const WINDOW_COLUMN_NAMES = WINDOWS.map((spec) => {
   } as const;
 });
 
-function putMetric(row: Record<string, unknown>, names: readonly string[], stats: MetricStats, empty: boolean): void {
+function putMetric(
+  row: Record<string, unknown>,
+  names: readonly string[],
+  stats: MetricStats,
+  empty: boolean,
+): void {
   row[names[0]!] = empty ? null : round4(stats.mean);
   row[names[1]!] = empty ? null : round4(stats.min);
   row[names[2]!] = empty ? null : round4(stats.max);

@@ -1,3 +1,4 @@
+import type { TelemetryReading } from '../telemetry/telemetry-reading.js';
 import { WINDOWS } from './window-spec.js';
 
 /**
@@ -45,15 +46,11 @@ export interface WindowSnapshot {
   windows: WindowAggregate[];
 }
 
-export interface ReadingValues {
-  event_ts_ms: number;
-  speed_kmh: number;
-  engine_temp_c: number;
-  gps_lat: number;
-  gps_lon: number;
-  fuel_level_pct: number | null;
-  rpm: number | null;
-}
+/** The values of a reading the windows aggregate (and the latest vector keeps). */
+export type ReadingValues = Pick<
+  TelemetryReading,
+  'event_ts_ms' | 'speed_kmh' | 'engine_temp_c' | 'gps_lat' | 'gps_lon' | 'fuel_level_pct' | 'rpm'
+>;
 
 export function encodeReadingArg(reading: ReadingValues): Buffer {
   const buf = Buffer.allocUnsafe(READING_ARG_BYTES);
