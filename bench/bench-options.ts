@@ -6,6 +6,8 @@ export interface BenchOptions {
   seconds: number;
   /** Engine calls (= messages) in flight; also used by the naive baseline. */
   concurrency: number;
+  /** Redis connections of the engine's window store. */
+  connections: number;
   duplicateRate: number;
   outOfOrderRate: number;
   seed: number;
@@ -23,6 +25,7 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   vehicles: 10_000,
   seconds: 60,
   concurrency: 64,
+  connections: 2,
   duplicateRate: 0.05,
   outOfOrderRate: 0.02,
   seed: 20_260_301,
@@ -46,6 +49,7 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]
   --vehicles N            fleet size (default ${DEFAULT_BENCH_OPTIONS.vehicles})
   --seconds N             seconds of event time, one reading per vehicle per second (default ${DEFAULT_BENCH_OPTIONS.seconds})
   --concurrency N         engine calls in flight (default ${DEFAULT_BENCH_OPTIONS.concurrency})
+  --connections N         Redis connections of the window store (default ${DEFAULT_BENCH_OPTIONS.connections})
   --duplicates R          share of readings delivered twice (default ${DEFAULT_BENCH_OPTIONS.duplicateRate})
   --out-of-order R        share of readings delivered after a newer one (default ${DEFAULT_BENCH_OPTIONS.outOfOrderRate})
   --seed N                fleet seed (default ${DEFAULT_BENCH_OPTIONS.seed})
@@ -76,7 +80,9 @@ function rate(name: string, value: string | undefined, fallback: number): number
 }
 
 /** Parses the command line; `help` means print BENCH_USAGE and stop. */
-export function parseBenchArgs(argv: readonly string[]): { help: true } | { help: false; options: BenchOptions } {
+export function parseBenchArgs(
+  argv: readonly string[],
+): { help: true } | { help: false; options: BenchOptions } {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -92,6 +98,7 @@ export function parseBenchArgs(argv: readonly string[]): { help: true } | { help
       vehicles: count('vehicles', v.vehicles, base.vehicles, 1),
       seconds: count('seconds', v.seconds, base.seconds, 2),
       concurrency: count('concurrency', v.concurrency, base.concurrency, 1),
+      connections: count('connections', v.connections, base.connections, 1),
       duplicateRate: rate('duplicates', v.duplicates, base.duplicateRate),
       outOfOrderRate: rate('out-of-order', v['out-of-order'], base.outOfOrderRate),
       seed: count('seed', v.seed, base.seed, 0),
@@ -112,6 +119,7 @@ function parse(argv: readonly string[]) {
       vehicles: { type: 'string' },
       seconds: { type: 'string' },
       concurrency: { type: 'string' },
+      connections: { type: 'string' },
       duplicates: { type: 'string' },
       'out-of-order': { type: 'string' },
       seed: { type: 'string' },

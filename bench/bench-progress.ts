@@ -32,7 +32,8 @@ export function stderrProgress(bars = true): BenchProgress {
       const started = performance.now();
       bar.start(total, 0, { rate: 0 });
       return {
-        update: (done) => bar.update(done, { rate: Math.round(done / ((performance.now() - started) / 1000)) }),
+        update: (done) =>
+          bar.update(done, { rate: Math.round(done / ((performance.now() - started) / 1000)) }),
         stop: () => bar.stop(),
       };
     },

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { RedisWindowStore, type RedisWindowStoreOptions } from '../shared/adapters/redis-window-store.js';
 import { computeFeatureRows } from '../shared/features/feature-engine.js';
 import { replayConcurrently, summarizeLatencies } from './concurrent-replay.js';
-import type { ReplayItem } from './fleet-generator.js';
+import type { FleetReplay } from './fleet-generator.js';
 import { commandStat, readInfo, redisCpuSeconds } from './redis-info.js';
 
 export interface EngineRunResult {
@@ -29,6 +29,8 @@ export interface EngineRunOptions {
   redisUrl: string;
   store: RedisWindowStoreOptions;
   concurrency: number;
+  /** Redis connections the store spreads vehicles over (see RedisWindowStore). */
+  connections: number;
   onProgress?: (done: number) => void;
 }
 
@@ -43,20 +45,20 @@ export function createEngineClient(redisUrl: string): Redis {
  * `computeFeatureRows` call, many in flight. Redis statistics are reset first, so commandstats
  * and CPU cover exactly this run.
  */
-export async function runEngine(items: readonly ReplayItem[], options: EngineRunOptions): Promise<EngineRunResult> {
-  const redis = createEngineClient(options.redisUrl);
+export async function runEngine(fleet: FleetReplay, options: EngineRunOptions): Promise<EngineRunResult> {
+  const connections = Array.from({ length: options.connections }, () => createEngineClient(options.redisUrl));
   const admin = new Redis(options.redisUrl, { lazyConnect: true });
   try {
-    await Promise.all([redis.connect(), admin.connect()]);
-    const store = new RedisWindowStore(redis, options.store);
+    await Promise.all([...connections.map((c) => c.connect()), admin.connect()]);
+    const store = new RedisWindowStore(connections, options.store);
     const counts = { applied: 0, duplicates: 0, conflicts: 0, late: 0, outOfOrderRows: 0 };
     await admin.config('RESETSTAT');
     const redisCpuBefore = await redisCpuSeconds(admin);
     const nodeCpuBefore = process.cpuUsage();
     const timing = await replayConcurrently(
-      items,
-      async (item) => {
-        const result = await computeFeatureRows(store, [item.reading], item.nowMs);
+      fleet.length,
+      async (i) => {
+        const result = await computeFeatureRows(store, [fleet.reading(i)], fleet.nowMs(i));
         counts.applied += result.applied;
         counts.duplicates += result.duplicates;
         counts.conflicts += result.conflicts;
@@ -68,21 +70,23 @@ export async function runEngine(items: readonly ReplayItem[], options: EngineRun
     const nodeCpu = process.cpuUsage(nodeCpuBefore);
     const redisCpu = (await redisCpuSeconds(admin)) - redisCpuBefore;
     const stats = await readInfo(admin, 'commandstats');
-    const scripts = [commandStat(stats, 'evalsha'), commandStat(stats, 'eval')].filter((s) => s !== undefined);
+    const scripts = [commandStat(stats, 'evalsha'), commandStat(stats, 'eval')].filter(
+      (s) => s !== undefined,
+    );
     const calls = scripts.reduce((sum, s) => sum + s.calls, 0);
     const usec = scripts.reduce((sum, s) => sum + s.usec, 0);
     return {
-      readings: items.length,
+      readings: fleet.length,
       elapsedMs: timing.elapsedMs,
-      readingsPerS: items.length / (timing.elapsedMs / 1000),
+      readingsPerS: fleet.length / (timing.elapsedMs / 1000),
       ...summarizeLatencies(timing.latenciesMs),
       ...counts,
       scriptUsecPerCall: calls > 0 ? usec / calls : Number.NaN,
-      redisCpuUsPerReading: (redisCpu * 1e6) / items.length,
-      nodeCpuUsPerReading: (nodeCpu.user + nodeCpu.system) / items.length,
+      redisCpuUsPerReading: (redisCpu * 1e6) / fleet.length,
+      nodeCpuUsPerReading: (nodeCpu.user + nodeCpu.system) / fleet.length,
     };
   } finally {
-    redis.disconnect();
+    for (const connection of connections) connection.disconnect();
     admin.disconnect();
   }
 }

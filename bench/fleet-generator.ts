@@ -24,14 +24,17 @@ export interface FleetOptions {
   idPrefix: string;
 }
 
-export interface ReplayItem {
-  reading: TelemetryReading;
-  /** The receiving clock when this delivery is processed (the replay's simulated now). */
-  nowMs: number;
-}
-
+/**
+ * The replay, stored column-wise in typed arrays: 600k readings as objects would put a few hundred
+ * MB on the heap and the bench would measure its own garbage collection. `reading(i)` builds the
+ * delivery's reading object when it is sent, as parsing a message would.
+ */
 export interface FleetReplay {
-  items: ReplayItem[];
+  /** Deliveries, in arrival order. */
+  length: number;
+  reading(delivery: number): TelemetryReading;
+  /** The receiving clock when this delivery is processed (the replay's simulated now). */
+  nowMs(delivery: number): number;
   vehicleIds: string[];
   /** Distinct readings (deliveries minus duplicates). */
   distinctReadings: number;
@@ -83,8 +86,30 @@ function createVehicle(options: FleetOptions, index: number): VehicleState {
 
 const round = (value: number, decimals: number) => Math.round(value * 10 ** decimals) / 10 ** decimals;
 
+/** Distinct readings, column-wise; null optional values are NaN. */
+class ReadingColumns {
+  readonly vehicle: Uint32Array;
+  readonly seq: Uint32Array;
+  readonly values: Float64Array[];
+  length = 0;
+
+  constructor(capacity: number) {
+    this.vehicle = new Uint32Array(capacity);
+    this.seq = new Uint32Array(capacity);
+    this.values = Array.from({ length: 7 }, () => new Float64Array(capacity));
+  }
+
+  push(vehicle: number, seq: number, values: readonly number[]): number {
+    const i = this.length++;
+    this.vehicle[i] = vehicle;
+    this.seq[i] = seq;
+    for (let k = 0; k < values.length; k++) this.values[k]![i] = values[k]!;
+    return i;
+  }
+}
+
 /** One second of driving: speed follows a cruise target with stops, the engine warms, GPS moves. */
-function nextReading(v: VehicleState, eventTsMs: number): TelemetryReading {
+function nextReadingValues(v: VehicleState, eventTsMs: number): number[] {
   const r = v.random;
   if (r.chance(0.01)) v.cruiseKmh = r.pick([0, 30, 50, 80, 100, 120]);
   v.speedKmh = Math.min(220, Math.max(0, v.speedKmh + 0.2 * (v.cruiseKmh - v.speedKmh) + r.normal(0, 2)));
@@ -98,30 +123,32 @@ function nextReading(v: VehicleState, eventTsMs: number): TelemetryReading {
   if (r.chance(0.0005)) v.tempC += 25;
   v.fuelPct = Math.max(0, v.fuelPct - km * 0.08);
   v.seq++;
-  return {
-    event_id: `${v.id}:${v.seq}`,
-    vehicle_id: v.id,
-    event_ts_ms: eventTsMs,
-    speed_kmh: round(v.speedKmh, 2),
-    engine_temp_c: round(Math.min(200, Math.max(-50, v.tempC)), 2),
-    gps_lat: round(v.lat, 6),
-    gps_lon: round(v.lon, 6),
-    fuel_level_pct: v.hasFuel ? round(v.fuelPct, 1) : null,
-    rpm: v.hasRpm ? Math.round(800 + v.speedKmh * 25 + r.normal(0, 50)) : null,
-    extra: {},
-  };
+  return [
+    eventTsMs,
+    round(v.speedKmh, 2),
+    round(Math.min(200, Math.max(-50, v.tempC)), 2),
+    round(v.lat, 6),
+    round(v.lon, 6),
+    v.hasFuel ? round(v.fuelPct, 1) : Number.NaN,
+    v.hasRpm ? Math.round(800 + v.speedKmh * 25 + r.normal(0, 50)) : Number.NaN,
+  ];
 }
+
+const orNull = (value: number) => (Number.isNaN(value) ? null : value);
 
 export function generateFleetReplay(options: FleetOptions): FleetReplay {
   const vehicles = Array.from({ length: options.vehicles }, (_, i) => createVehicle(options, i));
   const stream = createSeededRandom(deriveSeed(options.seed, 0xffffffff));
-  // Deliveries bucketed by the second they arrive in; within a second, in generation order.
-  const buckets: TelemetryReading[][] = Array.from({ length: options.seconds + MAX_DELAY_S + 1 }, () => []);
+  const readings = new ReadingColumns(options.vehicles * options.seconds);
+  // Deliveries bucketed by the second they arrive in (reading indexes); within a second, in
+  // generation order.
+  const buckets: number[][] = Array.from({ length: options.seconds + MAX_DELAY_S + 1 }, () => []);
   let duplicates = 0;
   let heldBack = 0;
   for (let s = 0; s < options.seconds; s++) {
-    for (const v of vehicles) {
-      const reading = nextReading(v, options.startMs + s * 1000 + v.phaseMs);
+    vehicles.forEach((v, vehicle) => {
+      const values = nextReadingValues(v, options.startMs + s * 1000 + v.phaseMs);
+      const reading = readings.push(vehicle, v.seq, values);
       // Held back at least a second: by then the vehicle's next reading has been applied.
       const late = stream.chance(options.outOfOrderRate);
       if (late) heldBack++;
@@ -130,18 +157,50 @@ export function generateFleetReplay(options: FleetOptions): FleetReplay {
         duplicates++;
         buckets[s + stream.int(0, MAX_DELAY_S)]!.push(reading);
       }
-    }
+    });
   }
-  const items: ReplayItem[] = [];
+  const length = buckets.reduce((sum, bucket) => sum + bucket.length, 0);
+  const deliveryReading = new Uint32Array(length);
+  const deliverySecond = new Uint32Array(length);
+  let d = 0;
   buckets.forEach((bucket, second) => {
-    // Processed at the end of its arrival second (the replay's receiving clock).
-    const nowMs = options.startMs + (second + 1) * 1000;
-    for (const reading of bucket) items.push({ reading, nowMs });
+    for (const reading of bucket) {
+      deliveryReading[d] = reading;
+      deliverySecond[d++] = second;
+    }
   });
+  const vehicleIds = vehicles.map((v) => v.id);
+  const [ts, speed, temp, lat, lon, fuel, rpm] = readings.values as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
   return {
-    items,
-    vehicleIds: vehicles.map((v) => v.id),
-    distinctReadings: options.vehicles * options.seconds,
+    length,
+    reading(delivery) {
+      const i = deliveryReading[delivery]!;
+      const vehicleId = vehicleIds[readings.vehicle[i]!]!;
+      return {
+        event_id: `${vehicleId}:${readings.seq[i]}`,
+        vehicle_id: vehicleId,
+        event_ts_ms: ts[i]!,
+        speed_kmh: speed[i]!,
+        engine_temp_c: temp[i]!,
+        gps_lat: lat[i]!,
+        gps_lon: lon[i]!,
+        fuel_level_pct: orNull(fuel[i]!),
+        rpm: orNull(rpm[i]!),
+        extra: {},
+      };
+    },
+    // Processed at the end of its arrival second (the replay's receiving clock).
+    nowMs: (delivery) => options.startMs + (deliverySecond[delivery]! + 1) * 1000,
+    vehicleIds,
+    distinctReadings: readings.length,
     duplicates,
     heldBack,
   };

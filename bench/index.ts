@@ -6,6 +6,10 @@ import { stderrProgress } from './bench-progress.js';
 import { benchLine, formatReport } from './bench-report.js';
 import { runBench } from './run-bench.js';
 
+// The sink phase drives the Google clients against local stand-ins: like the tests (vitest.config.ts),
+// they must never probe the GCE metadata server for credentials or a project.
+process.env.METADATA_SERVER_DETECTION ??= 'none';
+
 async function main(): Promise<number> {
   let parsed: ReturnType<typeof parseBenchArgs>;
   try {
@@ -32,7 +36,9 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   },
 );

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { TelemetryReading } from '../shared/telemetry/telemetry-reading.js';
 import { WINDOWS } from '../shared/windows/window-spec.js';
 import { replayConcurrently, summarizeLatencies } from './concurrent-replay.js';
-import type { ReplayItem } from './fleet-generator.js';
+import type { FleetReplay } from './fleet-generator.js';
 
 /**
  * The common sorted-set approach the engine is compared with: per reading ZADD it to the vehicle's
@@ -79,15 +79,16 @@ export function aggregateWindows(points: Point[], eventTsMs: number): Record<str
 
 export async function runNaive(
   redisUrl: string,
-  items: readonly ReplayItem[],
-  options: { concurrency: number; onProgress?: (done: number) => void },
+  fleet: FleetReplay,
+  options: { count: number; concurrency: number; onProgress?: (done: number) => void },
 ): Promise<NaiveRunResult> {
   const redis = new Redis(redisUrl, { enableAutoPipelining: false, lazyConnect: true });
   try {
     await redis.connect();
     const timing = await replayConcurrently(
-      items,
-      async ({ reading }) => {
+      options.count,
+      async (i) => {
+        const reading = fleet.reading(i);
         const key = `naive:{${reading.vehicle_id}}`;
         const t = reading.event_ts_ms;
         await redis.zadd(key, t, member(reading));
@@ -98,9 +99,9 @@ export async function runNaive(
       { concurrency: options.concurrency, ...(options.onProgress ? { onProgress: options.onProgress } : {}) },
     );
     return {
-      readings: items.length,
+      readings: options.count,
       elapsedMs: timing.elapsedMs,
-      readingsPerS: items.length / (timing.elapsedMs / 1000),
+      readingsPerS: options.count / (timing.elapsedMs / 1000),
       ...summarizeLatencies(timing.latenciesMs),
     };
   } finally {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
+import { createSeededRandom } from '../local/seeded-random.js';
 import { RedisWindowStore, type RedisWindowStoreOptions } from '../shared/adapters/redis-window-store.js';
 import { buildFeatureRow } from '../shared/features/feature-row.js';
-import { createSeededRandom } from '../local/seeded-random.js';
 import { replayConcurrently, summarizeLatencies } from './concurrent-replay.js';
 
 /**
@@ -28,8 +28,9 @@ export async function runOnlineReads(
   const ids = Array.from({ length: options.reads }, () => random.pick(vehicleIds));
   let misses = 0;
   const timing = await replayConcurrently(
-    ids,
-    async (id) => {
+    ids.length,
+    async (i) => {
+      const id = ids[i]!;
       const [vector] = await store.latest([id]);
       if (!vector) {
         misses++;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
 import { applyScriptCall, type RedisWindowStoreOptions } from '../shared/adapters/redis-window-store.js';
 import { APPLY_READINGS_LUA } from '../shared/adapters/window-script.js';
-import type { ReplayItem } from './fleet-generator.js';
+import type { FleetReplay } from './fleet-generator.js';
 
 /**
  * The physical limit: the engine's own script, with the very arguments the engine would send for
@@ -85,18 +85,21 @@ function connect(port: number, host: string): Promise<Socket> {
 
 export async function runCeiling(
   redisUrl: string,
-  items: readonly ReplayItem[],
+  fleet: FleetReplay,
   options: { store: RedisWindowStoreOptions; onProgress?: (done: number) => void },
 ): Promise<CeilingResult> {
   const { hostname, port } = new URL(redisUrl);
   const sha = scriptSha();
   // Encoded before the clock starts: argument packing is Node-side work, not Redis's.
   const pipelines: Buffer[] = [];
-  for (let i = 0; i < items.length; i += PIPELINE_COMMANDS) {
-    const commands = items.slice(i, i + PIPELINE_COMMANDS).map(({ reading, nowMs }) => {
-      const call = applyScriptCall(reading.vehicle_id, [{ eventId: reading.event_id, reading }], nowMs, options.store);
-      return encodeCommand(['EVALSHA', sha, 3, ...call.keys, ...call.args]);
-    });
+  for (let first = 0; first < fleet.length; first += PIPELINE_COMMANDS) {
+    const commands: Buffer[] = [];
+    for (let i = first; i < Math.min(fleet.length, first + PIPELINE_COMMANDS); i++) {
+      const reading = fleet.reading(i);
+      const inputs = [{ eventId: reading.event_id, reading }];
+      const call = applyScriptCall(reading.vehicle_id, inputs, fleet.nowMs(i), options.store);
+      commands.push(encodeCommand(['EVALSHA', sha, 3, ...call.keys, ...call.args]));
+    }
     pipelines.push(Buffer.concat(commands));
   }
   const socket = await connect(Number(port), hostname);
@@ -125,7 +128,10 @@ export async function runCeiling(
       let replies = 0;
       let pending: Buffer = Buffer.alloc(0);
       const sendMore = (): void => {
-        while (sent < pipelines.length && sent * PIPELINE_COMMANDS - replies < PIPELINES_IN_FLIGHT * PIPELINE_COMMANDS) {
+        while (
+          sent < pipelines.length &&
+          sent * PIPELINE_COMMANDS - replies < PIPELINES_IN_FLIGHT * PIPELINE_COMMANDS
+        ) {
           socket.write(pipelines[sent++]!);
         }
       };
@@ -146,13 +152,13 @@ export async function runCeiling(
           return;
         }
         pending = pending.subarray(pos);
-        if (replies >= items.length) resolve();
+        if (replies >= fleet.length) resolve();
         else sendMore();
       });
       sendMore();
     });
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-    return { readings: items.length, elapsedMs, readingsPerS: items.length / (elapsedMs / 1000) };
+    return { readings: fleet.length, elapsedMs, readingsPerS: fleet.length / (elapsedMs / 1000) };
   } finally {
     socket.destroy();
   }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startRedis } from '../local/servers/redis-server.js';
-import type { RedisWindowStoreOptions } from '../shared/adapters/redis-window-store.js';
+import { RedisWindowStore, type RedisWindowStoreOptions } from '../shared/adapters/redis-window-store.js';
 import { loadConfig } from '../shared/config.js';
 import { type BenchOptions, DEFAULT_BENCH_OPTIONS, QUICK_BENCH_OPTIONS } from './bench-options.js';
 import { type BenchProgress, silentProgress } from './bench-progress.js';
@@ -13,7 +13,7 @@ import { type FleetReplay, generateFleetReplay } from './fleet-generator.js';
 import { runNaive } from './naive-baseline.js';
 import { runOnlineReads } from './online-reads.js';
 import { runCeiling } from './redis-ceiling.js';
-import { measureMemory, usedMemory } from './redis-memory.js';
+import { measureMemory, measureSteadyStateBytes, usedMemory } from './redis-memory.js';
 import { runSinks } from './sink-phase.js';
 
 export interface RunBenchOptions extends Partial<BenchOptions> {
@@ -29,7 +29,10 @@ const REPLAY_START_MS = Date.UTC(2026, 2, 1);
  * runs FLUSHALL and reset statistics, so never a shared server) and stops at the end, error or not.
  * Phases: warm-up, engine run, memory, online reads, Redis ceiling, naive baseline, sinks.
  */
-export async function runBench(run: RunBenchOptions = {}, progress: BenchProgress = silentProgress): Promise<BenchResult> {
+export async function runBench(
+  run: RunBenchOptions = {},
+  progress: BenchProgress = silentProgress,
+): Promise<BenchResult> {
   const { quick, ...explicit } = run;
   const options: BenchOptions = {
     ...DEFAULT_BENCH_OPTIONS,
@@ -60,7 +63,7 @@ export async function runBench(run: RunBenchOptions = {}, progress: BenchProgres
     idPrefix: 'warm-',
   });
   progress.log(
-    `generated ${fleet.items.length.toLocaleString('en-US')} deliveries for ${options.vehicles.toLocaleString('en-US')} vehicles ` +
+    `generated ${fleet.length.toLocaleString('en-US')} deliveries for ${options.vehicles.toLocaleString('en-US')} vehicles ` +
       `in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
 
@@ -70,39 +73,65 @@ export async function runBench(run: RunBenchOptions = {}, progress: BenchProgres
   try {
     await admin.connect();
     progress.log(`redis-server ${redisServer.url} (private, stopped at the end)`);
-    const phase = async <T>(name: string, total: number, body: (update: (done: number) => void) => Promise<T>) => {
+    const phase = async <T>(
+      name: string,
+      total: number,
+      body: (update: (done: number) => void) => Promise<T>,
+    ) => {
       const bar = progress.phase(name, total);
       try {
-        return await body(bar.update);
+        const result = await body(bar.update);
+        bar.update(total);
+        return result;
       } finally {
         bar.stop();
       }
     };
     const flush = () => admin.flushall('SYNC');
 
-    await phase('warm-up', warmup.items.length, (onProgress) =>
-      runEngine(warmup.items, { redisUrl: redisServer.url, store, concurrency: options.concurrency, onProgress }),
+    await phase('warm-up', warmup.length, (onProgress) =>
+      runEngine(warmup, {
+        redisUrl: redisServer.url,
+        store,
+        concurrency: options.concurrency,
+        connections: options.connections,
+        onProgress,
+      }),
     );
     await flush();
     const usedBefore = await usedMemory(admin);
-    const engine = await phase('engine', fleet.items.length, (onProgress) =>
-      runEngine(fleet.items, { redisUrl: redisServer.url, store, concurrency: options.concurrency, onProgress }),
+    const engine = await phase('engine', fleet.length, (onProgress) =>
+      runEngine(fleet, {
+        redisUrl: redisServer.url,
+        store,
+        concurrency: options.concurrency,
+        connections: options.connections,
+        onProgress,
+      }),
     );
-    const memory = await measureMemory(admin, fleet.vehicleIds, usedBefore);
+    const runMemory = await measureMemory(admin, fleet.vehicleIds, usedBefore);
+    const memory = {
+      ...runMemory,
+      steadyStateBytesPerVehicle: await steadyStateBytes(redisServer.url, admin, store),
+    };
 
     const online = await onlineReads(redisServer.url, fleet, options, store);
 
     await flush();
-    const ceiling = await phase('redis ceiling', fleet.items.length, (onProgress) =>
-      runCeiling(redisServer.url, fleet.items, { store, onProgress }),
+    const ceiling = await phase('redis ceiling', fleet.length, (onProgress) =>
+      runCeiling(redisServer.url, fleet, { store, onProgress }),
     );
 
     await flush();
-    await runNaive(redisServer.url, warmup.items.slice(0, 20_000), { concurrency: options.concurrency });
+    await runNaive(redisServer.url, warmup, {
+      count: Math.min(warmup.length, 20_000),
+      concurrency: options.concurrency,
+    });
     await flush();
-    const naiveItems = options.naiveReadings > 0 ? fleet.items.slice(0, options.naiveReadings) : fleet.items;
-    const naive = await phase('naive', naiveItems.length, (onProgress) =>
-      runNaive(redisServer.url, naiveItems, { concurrency: options.concurrency, onProgress }),
+    const naiveCount =
+      options.naiveReadings > 0 ? Math.min(options.naiveReadings, fleet.length) : fleet.length;
+    const naive = await phase('naive', naiveCount, (onProgress) =>
+      runNaive(redisServer.url, fleet, { count: naiveCount, concurrency: options.concurrency, onProgress }),
     );
 
     const sinks = options.sinks ? await runSinks(dir, progress) : undefined;
@@ -110,7 +139,7 @@ export async function runBench(run: RunBenchOptions = {}, progress: BenchProgres
       options,
       fleet: {
         vehicles: options.vehicles,
-        deliveries: fleet.items.length,
+        deliveries: fleet.length,
         duplicates: fleet.duplicates,
         heldBack: fleet.heldBack,
       },
@@ -138,7 +167,11 @@ async function onlineReads(
   try {
     await redis.connect();
     // Warm the read path, then measure.
-    const warm = { reads: Math.min(2_000, options.onlineReads), concurrency: options.onlineConcurrency, store };
+    const warm = {
+      reads: Math.min(2_000, options.onlineReads),
+      concurrency: options.onlineConcurrency,
+      store,
+    };
     await runOnlineReads(redis, fleet.vehicleIds, { ...warm, seed: options.seed + 2 });
     return await runOnlineReads(redis, fleet.vehicleIds, {
       reads: options.onlineReads,
@@ -146,6 +179,20 @@ async function onlineReads(
       store,
       seed: options.seed + 3,
     });
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function steadyStateBytes(
+  redisUrl: string,
+  admin: Redis,
+  store: RedisWindowStoreOptions,
+): Promise<number> {
+  const redis = createEngineClient(redisUrl);
+  try {
+    await redis.connect();
+    return await measureSteadyStateBytes(admin, new RedisWindowStore(redis, store));
   } finally {
     redis.disconnect();
   }

@@ -30,16 +30,18 @@ const outcomeByReply: Record<string, ApplyOutcome> = {
   late: 'late',
 };
 
+/** The script's outcome word, read without decoding it to a string (one per reading, hot path). */
+function outcomeOf(reply: Buffer): ApplyOutcome | undefined {
+  if (reply.length === 3 && reply[0] === 0x6e && reply[1] === 0x65 && reply[2] === 0x77) return 'new';
+  return outcomeByReply[reply.toString('latin1')];
+}
+
 /**
  * Keys carry the vehicle id in a hash tag ({...}) so one vehicle's keys share a slot on Redis
  * Cluster, and the id is checked against the contract's pattern before it reaches a key.
  */
 export function vehicleKey(vehicleId: string): string {
   return `fv:{${checkedVehicleId(vehicleId)}}`;
-}
-
-function dedupeKey(vehicleId: string, generation: number): string {
-  return `fv:{${checkedVehicleId(vehicleId)}}:seen:${generation}`;
 }
 
 function checkedVehicleId(vehicleId: string): string {
@@ -73,23 +75,45 @@ export function applyScriptCall(
     options.vehicleIdleTtlS,
   ];
   for (const input of inputs) args.push(input.eventId, encodeReadingArg(input.reading));
-  return {
-    keys: [vehicleKey(vehicleId), dedupeKey(vehicleId, generation), dedupeKey(vehicleId, generation - 1)],
-    args,
-  };
+  const vehicle = vehicleKey(vehicleId);
+  return { keys: [vehicle, `${vehicle}:seen:${generation}`, `${vehicle}:seen:${generation - 1}`], args };
 }
 
+const isConnectionList = (redis: Redis | readonly Redis[]): redis is readonly Redis[] => Array.isArray(redis);
+
+/**
+ * The window store on Redis. It may be given several connections to the same server: each
+ * connection keeps one auto-pipeline in flight, so with one connection Redis and Node take turns
+ * (Redis runs a batch while Node waits, then Node decodes it while Redis idles); with two, Redis
+ * runs one batch while Node decodes the other. A vehicle's calls always take the same connection,
+ * so its readings reach Redis in the order they were applied.
+ */
 export class RedisWindowStore implements WindowStore {
-  private readonly applyCommand: ApplyCommand;
+  private readonly connections: readonly Redis[];
+  private readonly applyCommands: readonly ApplyCommand[];
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis | readonly Redis[],
     private readonly options: RedisWindowStoreOptions,
   ) {
-    redis.defineCommand('fleetApplyReadings', { numberOfKeys: 3, lua: APPLY_READINGS_LUA });
-    const command = (redis as unknown as Record<string, ApplyCommand>).fleetApplyReadingsBuffer;
-    if (command === undefined) throw new FleetError('internal', 'ioredis did not define the apply command');
-    this.applyCommand = command.bind(redis);
+    this.connections = isConnectionList(redis) ? [...redis] : [redis];
+    if (this.connections.length === 0)
+      throw new FleetError('internal', 'RedisWindowStore needs a connection');
+    this.applyCommands = this.connections.map((connection) => {
+      connection.defineCommand('fleetApplyReadings', { numberOfKeys: 3, lua: APPLY_READINGS_LUA });
+      const command = (connection as unknown as Record<string, ApplyCommand>).fleetApplyReadingsBuffer;
+      if (command === undefined) throw new FleetError('internal', 'ioredis did not define the apply command');
+      return command.bind(connection);
+    });
+  }
+
+  /** FNV-1a of the vehicle id picks its connection. */
+  private applyCommandFor(vehicleId: string): ApplyCommand {
+    const commands = this.applyCommands;
+    if (commands.length === 1) return commands[0]!;
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < vehicleId.length; i++) hash = Math.imul(hash ^ vehicleId.charCodeAt(i), 0x01000193);
+    return commands[(hash >>> 0) % commands.length]!;
   }
 
   async apply(vehicleId: string, inputs: readonly WindowInput[], nowMs: number): Promise<ApplyResult[]> {
@@ -97,7 +121,7 @@ export class RedisWindowStore implements WindowStore {
     const { keys, args } = applyScriptCall(vehicleId, inputs, nowMs, this.options);
     let reply: Buffer[];
     try {
-      reply = await this.applyCommand(keys[0], keys[1], keys[2], ...args);
+      reply = await this.applyCommandFor(vehicleId)(keys[0], keys[1], keys[2], ...args);
     } catch (cause) {
       throw new FleetError('transient_redis', 'applying readings to Redis windows failed', {
         cause,
@@ -106,7 +130,7 @@ export class RedisWindowStore implements WindowStore {
     }
     const results: ApplyResult[] = [];
     for (let i = 0; i < reply.length; i += 2) {
-      const outcome = outcomeByReply[reply[i]!.toString()];
+      const outcome = outcomeOf(reply[i]!);
       if (outcome === undefined) throw new FleetError('internal', `unexpected script reply ${reply[i]}`);
       results.push({ outcome, snapshot: decodeRecord(reply[i + 1]!) });
     }
@@ -116,7 +140,12 @@ export class RedisWindowStore implements WindowStore {
   async latest(vehicleIds: readonly string[]): Promise<(LatestVector | null)[]> {
     if (vehicleIds.length === 0) return [];
     try {
-      const pipeline = this.redis.pipeline();
+      if (vehicleIds.length === 1) {
+        // One vehicle, the online API's usual read: a plain command, auto-pipelined with the others.
+        const value = await this.connections[0]!.hgetBuffer(vehicleKey(vehicleIds[0]!), 'l');
+        return [value === null ? null : decodeLatest(value)];
+      }
+      const pipeline = this.connections[0]!.pipeline();
       for (const id of vehicleIds) pipeline.hgetBuffer(vehicleKey(id), 'l');
       const replies = (await pipeline.exec()) ?? [];
       return replies.map(([error, value]) => {

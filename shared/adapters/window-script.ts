@@ -6,8 +6,11 @@ import { WINDOWS } from '../windows/window-spec.js';
  * WINDOWS so TypeScript and Lua share one definition.
  *
  * KEYS[1] vehicle hash, fields:
- *   s        hot state: header, then per window its running aggregate and its head tile
- *   r1..rN   per window the ring of tiles (the head tile's slot is stale: `s` holds that tile)
+ *   s        hot state '<Bddd' + per window '<Idddddffff' + '<iIdddddffff':
+ *            header (layout version, head event time, last in-order position), then per window
+ *            its running aggregate and its head tile
+ *   r1..rN   per window the ring of tiles '<iIdddddffff' (the head tile's slot is stale: `s`
+ *            holds that tile); absent until the window first moves to a new tile
  *   l        latest vector
  * KEYS[2] dedupe hash of the current retention generation, KEYS[3] of the previous one
  * ARGV[1] now (processed_ts, ms)  ARGV[2] allowed lateness (ms)
@@ -19,28 +22,36 @@ import { WINDOWS } from '../windows/window-spec.js';
  * the ring is re-merged only when a window moves to a new tile (amortised a few tiles per reading),
  * and out-of-order readings (rare) merge their own range.
  *
- * Why the state is split: every string that enters Lua is hashed byte by byte (Redis hardened
- * Lua's string hash), so reading and rewriting one 3.3 KB state per reading cost more than all
- * the arithmetic. A reading in its window's head tile (9 of 10 at 1 Hz) touches only the ~0.5 KB
- * hot part; a ring is read and written only when its window moves to a new tile or an
- * out-of-order reading lands in an older tile.
+ * Cost model (Redis 7, measured with the bench): every string entering Lua is hashed byte by byte,
+ * and each struct.pack/unpack call has a fixed cost. So the hot state is unpacked once into a
+ * table of numbers and packed once at the end, a reading in its windows' head tiles (9 of 10 at
+ * 1 Hz) never touches a ring, and a ring is read and written only when its window moves to a new
+ * tile or an out-of-order reading lands in an older tile. Minima and maxima are float32 when packed
+ * and doubles in the table; rounding is monotonic (the float32 of a minimum is the minimum of the
+ * float32s), so keeping them unrounded between readings of a batch gives the very same bytes.
  */
 const windowTable = WINDOWS.map((w) => `{${w.tileMs}, ${w.tiles}}`).join(', ');
+/** Per window in the hot state: running aggregate (10 values) + head tile (11 values). */
+const HOT_WINDOW_VALUES = 21;
+const hotFormat = `<Bddd${'IdddddffffiIdddddffff'.repeat(WINDOWS.length)}`;
+const recordFormat = `<BId${'Ifffffffff'.repeat(WINDOWS.length)}`;
+const ringFields = WINDOWS.map((_, i) => `'r${i + 1}'`).join(', ');
 
 export const APPLY_READINGS_LUA = `
 local WIN = { ${windowTable} }
 local NW = #WIN
-local HEADER = '<Bddd'
-local HEADER_SIZE = 25
+local HOT = '${hotFormat}'
+local HOT_N = 4 + ${HOT_WINDOW_VALUES} * NW
 local RUN = '<Idddddffff'
 local RUN_SIZE = 60
 local TILE = '<iIdddddffff'
 local TILE_SIZE = 64
 local READING = '<dddddddI'
-local REC_HEAD = '<BId'
-local REC_WIN = '<Ifffffffff'
--- Header version: 0 no reading applied yet, 1 the former single-string layout (converted on
--- read), 2 this layout.
+local REC = '${recordFormat}'
+local LATE_REC = '<BId'
+local RING_FIELD = { ${ringFields} }
+-- Header version: 0 no reading applied yet, 1 the former single-string layout (header, then per
+-- window its running aggregate and whole ring; converted when read), 2 this layout.
 local LAYOUT = 2
 
 local now = tonumber(ARGV[1])
@@ -48,90 +59,64 @@ local lateness = tonumber(ARGV[2])
 local dedupe_ttl = tonumber(ARGV[3])
 local idle_ttl = tonumber(ARGV[4])
 
-local EMPTY_TILE = struct.pack(TILE, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-local EMPTY_RUN = struct.pack(RUN, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-
--- Offsets in the hot state (1-based): per window its running aggregate, then its head tile.
-local run_off, tile_off = {}, {}
-local ring_field = {}
-do
-  local off = HEADER_SIZE + 1
-  for w = 1, NW do
-    run_off[w] = off
-    tile_off[w] = off + RUN_SIZE
-    off = off + RUN_SIZE + TILE_SIZE
-    ring_field[w] = 'r' .. w
-  end
-end
+-- H: the hot state as numbers. Window w's running aggregate is H[b+1..b+10] (count, speed sum,
+-- speed sum of squares, temp sum, temp sum of squares, distance, speed min, speed max, temp min,
+-- temp max) and its head tile H[b+11..b+21] (tile id, then the same ten), b = 4 + 21 * (w - 1).
+local H
+-- Per window: the ring string once loaded, its patched slots (packed tiles), whether it must be
+-- written without patches (converted), and the head tile's slot.
+local rings, ring_patch, ring_dirty, hot_slot = {}, {}, {}, {}
+local stored = true
 
 local state = redis.call('HGET', KEYS[1], 's')
-local version, head, last_lat, last_lon = 0, 0, 0, 0
--- Per window: the ring string once loaded, its patched slots, the head tile's slot, and whether
--- the ring must be written even without patches (converted from the former layout).
-local rings, ring_patch, hot_slot, ring_dirty = {}, {}, {}, {}
-if state then
-  version, head, last_lat, last_lon = struct.unpack(HEADER, state)
-  if version == 1 then
-    -- The former layout: header, then per window its running aggregate and the whole ring.
-    local parts = { struct.pack(HEADER, LAYOUT, head, last_lat, last_lon) }
-    local off = HEADER_SIZE + 1
-    for w = 1, NW do
-      local n = WIN[w][2]
-      local ring_start = off + RUN_SIZE
-      local slot = math.floor(head / WIN[w][1]) % n
-      parts[#parts + 1] = string.sub(state, off, ring_start - 1)
-      parts[#parts + 1] = string.sub(state, ring_start + slot * TILE_SIZE, ring_start + (slot + 1) * TILE_SIZE - 1)
-      rings[w] = string.sub(state, ring_start, ring_start + n * TILE_SIZE - 1)
-      ring_patch[w] = {}
-      ring_dirty[w] = true
-      off = ring_start + n * TILE_SIZE
-    end
-    state = table.concat(parts)
-  end
-  for w = 1, NW do hot_slot[w] = math.floor(head / WIN[w][1]) % WIN[w][2] end
-else
-  local parts = { struct.pack(HEADER, 0, 0, 0, 0) }
+if not state then
+  stored = false
+  H = { 0, 0, 0, 0 }
   for w = 1, NW do
-    parts[#parts + 1] = EMPTY_RUN
-    parts[#parts + 1] = EMPTY_TILE
-    rings[w] = string.rep(EMPTY_TILE, WIN[w][2])
-    ring_patch[w] = {}
+    local b = 4 + ${HOT_WINDOW_VALUES} * (w - 1)
+    for j = 1, ${HOT_WINDOW_VALUES} do H[b + j] = 0 end
+    H[b + 11] = -1
   end
-  state = table.concat(parts)
+elseif string.byte(state, 1) == 1 then
+  local version, head, lat, lon = struct.unpack('<Bddd', state)
+  H = { LAYOUT, head, lat, lon }
+  local off = 26
+  for w = 1, NW do
+    local n = WIN[w][2]
+    local ring_start = off + RUN_SIZE
+    local slot = math.floor(head / WIN[w][1]) % n
+    local run = { struct.unpack(RUN, state, off) }
+    local tile = { struct.unpack(TILE, state, ring_start + slot * TILE_SIZE) }
+    for j = 1, 10 do H[#H + 1] = run[j] end
+    for j = 1, 11 do H[#H + 1] = tile[j] end
+    rings[w] = string.sub(state, ring_start, ring_start + n * TILE_SIZE - 1)
+    ring_patch[w] = {}
+    ring_dirty[w] = true
+    off = ring_start + n * TILE_SIZE
+  end
+else
+  H = { struct.unpack(HOT, state) }
 end
-local has_head = version ~= 0
-
--- Writes are collected as patches (hot state: by offset, rings: by slot) and spliced once at the end.
-local patch = {}
-local function read(fmt, off)
-  local p = patch[off]
-  if p then return struct.unpack(fmt, p) end
-  return struct.unpack(fmt, state, off)
+local has_head = H[1] ~= 0
+local head, last_lat, last_lon = H[2], H[3], H[4]
+if has_head then
+  for w = 1, NW do hot_slot[w] = math.floor(head / WIN[w][1]) % WIN[w][2] end
 end
 
 local function load_ring(w)
-  if not rings[w] then
-    rings[w] = redis.call('HGET', KEYS[1], ring_field[w]) or string.rep(EMPTY_TILE, WIN[w][2])
-    ring_patch[w] = {}
-  end
+  if rings[w] then return end
+  local ring = stored and redis.call('HGET', KEYS[1], RING_FIELD[w])
+  if not ring then ring = string.rep(struct.pack(TILE, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), WIN[w][2]) end
+  rings[w] = ring
+  ring_patch[w] = {}
 end
 
--- The tile in slot k of window w's ring, the head tile for the head slot.
-local function read_slot(w, k)
-  if k == hot_slot[w] then return read(TILE, tile_off[w]) end
+-- The tile in ring slot k of window w (not the head tile's slot).
+local function ring_tile(w, k)
   load_ring(w)
   local p = ring_patch[w][k]
   if p then return struct.unpack(TILE, p) end
   return struct.unpack(TILE, rings[w], 1 + k * TILE_SIZE)
-end
-
-local function write_slot(w, k, packed)
-  if k == hot_slot[w] then
-    patch[tile_off[w]] = packed
-  else
-    load_ring(w)
-    ring_patch[w][k] = packed
-  end
 end
 
 local function haversine_km(lat1, lon1, lat2, lon2)
@@ -142,11 +127,19 @@ local function haversine_km(lat1, lon1, lat2, lon2)
   return 2 * 6371.0088 * math.asin(math.min(1, math.sqrt(a)))
 end
 
--- Merge the ring tiles of window w whose ids lie in [lo, hi].
+-- Merge the tiles of window w (ring slots, the head tile in its slot) whose ids lie in [lo, hi].
 local function merge(w, lo, hi)
   local c, ss, sq, ts, tq, d, smin, smax, tmin, tmax = 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+  local b = 4 + ${HOT_WINDOW_VALUES} * (w - 1) + 10
+  local hs = hot_slot[w]
   for k = 0, WIN[w][2] - 1 do
-    local id, tc, tss, tsq, tts, ttq, td, tsmin, tsmax, ttmin, ttmax = read_slot(w, k)
+    local id, tc, tss, tsq, tts, ttq, td, tsmin, tsmax, ttmin, ttmax
+    if k == hs then
+      id, tc, tss, tsq, tts, ttq = H[b + 1], H[b + 2], H[b + 3], H[b + 4], H[b + 5], H[b + 6]
+      td, tsmin, tsmax, ttmin, ttmax = H[b + 7], H[b + 8], H[b + 9], H[b + 10], H[b + 11]
+    else
+      id, tc, tss, tsq, tts, ttq, td, tsmin, tsmax, ttmin, ttmax = ring_tile(w, k)
+    end
     if tc > 0 and id >= lo and id <= hi then
       if c == 0 then
         smin, smax, tmin, tmax = tsmin, tsmax, ttmin, ttmax
@@ -162,40 +155,71 @@ local function merge(w, lo, hi)
   return c, ss, sq, ts, tq, d, smin, smax, tmin, tmax
 end
 
--- Add one reading to tile tid in slot k (restarting the slot when it holds an expired tile).
-local function add_tile(w, k, tid, sp, tp, seg)
-  local id, c, ss, sq, ts, tq, d, smin, smax, tmin, tmax = read_slot(w, k)
-  if id ~= tid or c == 0 then
-    write_slot(w, k, struct.pack(TILE, tid, 1, sp, sp * sp, tp, tp * tp, seg, sp, sp, tp, tp))
-  else
-    if sp < smin then smin = sp end
-    if sp > smax then smax = sp end
-    if tp < tmin then tmin = tp end
-    if tp > tmax then tmax = tp end
-    write_slot(w, k, struct.pack(TILE, tid, c + 1, ss + sp, sq + sp * sp, ts + tp, tq + tp * tp, d + seg, smin, smax, tmin, tmax))
-  end
-end
-
-local function add_run(off, sp, tp, seg)
-  local c, ss, sq, ts, tq, d, smin, smax, tmin, tmax = read(RUN, off)
+-- Add a reading to the aggregate at H[b+1..b+10].
+local function add(b, sp, tp, seg)
+  local c = H[b + 1]
   if c == 0 then
-    smin, smax, tmin, tmax = sp, sp, tp, tp
+    H[b + 7], H[b + 8], H[b + 9], H[b + 10] = sp, sp, tp, tp
+  else
+    if sp < H[b + 7] then H[b + 7] = sp end
+    if sp > H[b + 8] then H[b + 8] = sp end
+    if tp < H[b + 9] then H[b + 9] = tp end
+    if tp > H[b + 10] then H[b + 10] = tp end
+  end
+  H[b + 1] = c + 1
+  H[b + 2] = H[b + 2] + sp
+  H[b + 3] = H[b + 3] + sp * sp
+  H[b + 4] = H[b + 4] + tp
+  H[b + 5] = H[b + 5] + tp * tp
+  H[b + 6] = H[b + 6] + seg
+end
+
+-- Start tile tid at H[b+1..b+11] with one reading.
+local function start_tile(b, tid, sp, tp, seg)
+  H[b + 1], H[b + 2], H[b + 3], H[b + 4], H[b + 5], H[b + 6] = tid, 1, sp, sp * sp, tp, tp * tp
+  H[b + 7], H[b + 8], H[b + 9], H[b + 10], H[b + 11] = seg, sp, sp, tp, tp
+end
+
+-- Add a reading to tile tid of the head tile at H[b+1..b+11] (restarting it if it holds another tile).
+local function add_head_tile(b, tid, sp, tp, seg)
+  if H[b + 1] ~= tid or H[b + 2] == 0 then
+    start_tile(b, tid, sp, tp, seg)
+  else
+    add(b + 1, sp, tp, seg)
+  end
+end
+
+-- Add a reading to tile tid in ring slot k (restarting the slot when it holds an expired tile).
+local function add_ring_tile(w, k, tid, sp, tp, seg)
+  local id, c, ss, sq, ts, tq, d, smin, smax, tmin, tmax = ring_tile(w, k)
+  if id ~= tid or c == 0 then
+    ring_patch[w][k] = struct.pack(TILE, tid, 1, sp, sp * sp, tp, tp * tp, seg, sp, sp, tp, tp)
   else
     if sp < smin then smin = sp end
     if sp > smax then smax = sp end
     if tp < tmin then tmin = tp end
     if tp > tmax then tmax = tp end
+    ring_patch[w][k] = struct.pack(TILE, tid, c + 1, ss + sp, sq + sp * sp, ts + tp, tq + tp * tp, d + seg, smin, smax, tmin, tmax)
   end
-  patch[off] = struct.pack(RUN, c + 1, ss + sp, sq + sp * sp, ts + tp, tq + tp * tp, d + seg, smin, smax, tmin, tmax)
 end
 
-local function snapshot(c, ss, sq, ts, tq, d, smin, smax, tmin, tmax)
-  if c == 0 then return struct.pack(REC_WIN, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) end
+-- Append window statistics to the record values v.
+local function snapshot(v, c, ss, sq, ts, tq, d, smin, smax, tmin, tmax)
+  local o = #v
+  if c == 0 then
+    for j = 1, 10 do v[o + j] = 0 end
+    return
+  end
   local sm, tm = ss / c, ts / c
   local sv, tv = sq / c - sm * sm, tq / c - tm * tm
   if sv < 0 then sv = 0 end
   if tv < 0 then tv = 0 end
-  return struct.pack(REC_WIN, c, sm, smin, smax, math.sqrt(sv), tm, tmin, tmax, math.sqrt(tv), d)
+  v[o + 1], v[o + 2], v[o + 3], v[o + 4], v[o + 5] = c, sm, smin, smax, math.sqrt(sv)
+  v[o + 6], v[o + 7], v[o + 8], v[o + 9], v[o + 10] = tm, tmin, tmax, math.sqrt(tv), d
+end
+
+local function run_snapshot(v, b)
+  snapshot(v, H[b + 1], H[b + 2], H[b + 3], H[b + 4], H[b + 5], H[b + 6], H[b + 7], H[b + 8], H[b + 9], H[b + 10])
 end
 
 -- One string from a base string and patches keyed by 1-based offset.
@@ -230,7 +254,7 @@ for i = 5, #ARGV, 2 do
     out[#out + 1] = (rfp == fp) and 'dup' or 'conflict'
     out[#out + 1] = rec
   elseif has_head and t < head - lateness then
-    rec = struct.pack(REC_HEAD, 2, fp, now)
+    rec = struct.pack(LATE_REC, 2, fp, now)
     redis.call('HSET', KEYS[2], eid, rec)
     wrote_dedupe = true
     out[#out + 1] = 'late'
@@ -239,41 +263,46 @@ for i = 5, #ARGV, 2 do
     local ooo = has_head and t < head
     local seg = 0
     if has_head and not ooo then seg = haversine_km(last_lat, last_lon, lat, lon) end
-    local parts = { struct.pack(REC_HEAD, ooo and 1 or 0, fp, now) }
+    local v = { ooo and 1 or 0, fp, now }
     for w = 1, NW do
       local tile, n = WIN[w][1], WIN[w][2]
       local tid = math.floor(t / tile)
       local htid = tid
       if has_head then htid = math.floor(head / tile) end
-      local run_o = run_off[w]
+      local b = 4 + ${HOT_WINDOW_VALUES} * (w - 1)
       if not ooo then
         if not has_head or tid > htid then
           -- The window moves to a new head tile: the old one goes back to its ring slot.
           if has_head then
             load_ring(w)
-            ring_patch[w][hot_slot[w]] = patch[tile_off[w]] or string.sub(state, tile_off[w], tile_off[w] + TILE_SIZE - 1)
+            ring_patch[w][hot_slot[w]] = struct.pack(TILE, unpack(H, b + 11, b + 21))
           end
           hot_slot[w] = tid % n
-          patch[tile_off[w]] = struct.pack(TILE, tid, 1, sp, sp * sp, tp, tp * tp, seg, sp, sp, tp, tp)
-          patch[run_o] = struct.pack(RUN, merge(w, tid - n + 1, tid))
+          start_tile(b + 10, tid, sp, tp, seg)
+          H[b + 1], H[b + 2], H[b + 3], H[b + 4], H[b + 5], H[b + 6], H[b + 7], H[b + 8], H[b + 9], H[b + 10] =
+            merge(w, tid - n + 1, tid)
         else
-          add_tile(w, tid % n, tid, sp, tp, seg)
-          add_run(run_o, sp, tp, seg)
+          add_head_tile(b + 10, tid, sp, tp, seg)
+          add(b, sp, tp, seg)
         end
-        parts[#parts + 1] = snapshot(read(RUN, run_o))
+        run_snapshot(v, b)
       elseif tid > htid - n then
-        add_tile(w, tid % n, tid, sp, tp, 0)
-        add_run(run_o, sp, tp, 0)
         if tid == htid then
-          parts[#parts + 1] = snapshot(read(RUN, run_o))
+          add_head_tile(b + 10, tid, sp, tp, 0)
         else
-          parts[#parts + 1] = snapshot(merge(w, htid - n + 1, tid))
+          add_ring_tile(w, tid % n, tid, sp, tp, 0)
+        end
+        add(b, sp, tp, 0)
+        if tid == htid then
+          run_snapshot(v, b)
+        else
+          snapshot(v, merge(w, htid - n + 1, tid))
         end
       else
-        parts[#parts + 1] = snapshot(0)
+        snapshot(v, 0)
       end
     end
-    rec = table.concat(parts)
+    rec = struct.pack(REC, unpack(v))
     if not ooo then
       head, last_lat, last_lon, has_head = t, lat, lon, true
       latest = rec .. arg .. eid
@@ -287,14 +316,14 @@ for i = 5, #ARGV, 2 do
 end
 
 if changed then
-  patch[1] = struct.pack(HEADER, LAYOUT, head, last_lat, last_lon)
-  local fields = { 's', splice(state, patch) }
+  H[1], H[2], H[3], H[4] = LAYOUT, head, last_lat, last_lon
+  local fields = { 's', struct.pack(HOT, unpack(H, 1, HOT_N)) }
   for w = 1, NW do
     local patches = ring_patch[w]
     if ring_dirty[w] or (patches and next(patches)) then
       local offs = {}
       for k, p in pairs(patches) do offs[1 + k * TILE_SIZE] = p end
-      fields[#fields + 1] = ring_field[w]
+      fields[#fields + 1] = RING_FIELD[w]
       fields[#fields + 1] = splice(rings[w], offs)
     end
   end

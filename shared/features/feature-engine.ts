@@ -26,16 +26,22 @@ export async function computeFeatureRows(
   logger?: Logger,
 ): Promise<EngineResult> {
   const result: EngineResult = { rows: [], late: [], applied: 0, duplicates: 0, conflicts: 0, lateCount: 0 };
-  const byVehicle = groupByVehicle(readings);
-  const applied = await Promise.all(
-    [...byVehicle].map(async ([vehicleId, group]) => {
-      const inputs = group.map((reading) => ({ eventId: reading.event_id, reading }));
-      const results = await windows.apply(vehicleId, inputs, nowMs);
-      return results.map((r, i) => ({ ...r, reading: group[i]! }));
-    }),
-  );
-  for (const group of applied) {
-    for (const { outcome, snapshot, reading } of group) {
+  const groups = [...groupByVehicle(readings)];
+  const applyGroup = ([vehicleId, group]: [string, TelemetryReading[]]) =>
+    windows.apply(
+      vehicleId,
+      group.map((reading) => ({ eventId: reading.event_id, reading })),
+      nowMs,
+    );
+  // One message usually carries one vehicle: no Promise.all for it (this runs once per reading).
+  const applied =
+    groups.length === 1 ? [await applyGroup(groups[0]!)] : await Promise.all(groups.map(applyGroup));
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g]![1];
+    const results = applied[g]!;
+    for (let i = 0; i < results.length; i++) {
+      const { outcome, snapshot } = results[i]!;
+      const reading = group[i]!;
       if (outcome === 'conflict') {
         result.conflicts++;
         logger?.warn(
