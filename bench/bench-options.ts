@@ -15,6 +15,11 @@ export interface BenchOptions {
   naiveReadings: number;
   onlineReads: number;
   onlineConcurrency: number;
+  /**
+   * A second engine run where each vehicle uploads its readings every this many seconds in one
+   * message (one script call); 0 skips it.
+   */
+  uploadEveryS: number;
   /** Sink writes against the GCS and BigQuery stand-ins, measured apart from the engine. */
   sinks: boolean;
   /** Progress bars on stderr. */
@@ -32,6 +37,7 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   naiveReadings: 0,
   onlineReads: 20_000,
   onlineConcurrency: 16,
+  uploadEveryS: 5,
   sinks: true,
   progress: true,
 };
@@ -56,6 +62,7 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]
   --naive-readings N      deliveries replayed by the naive baseline, 0 = all (default all)
   --online-reads N        single-vehicle online reads (default ${DEFAULT_BENCH_OPTIONS.onlineReads})
   --online-concurrency N  online reads in flight (default ${DEFAULT_BENCH_OPTIONS.onlineConcurrency})
+  --upload-every N        also run the engine with N-second per-vehicle uploads, one message each, 0 = skip (default ${DEFAULT_BENCH_OPTIONS.uploadEveryS})
   --no-sinks              skip the sink write benchmark
   --no-progress           no progress bars on stderr
   --quick                 smoke run of a few seconds (small fleet, no sinks)
@@ -105,6 +112,7 @@ export function parseBenchArgs(
       naiveReadings: count('naive-readings', v['naive-readings'], base.naiveReadings, 0),
       onlineReads: count('online-reads', v['online-reads'], base.onlineReads, 1),
       onlineConcurrency: count('online-concurrency', v['online-concurrency'], base.onlineConcurrency, 1),
+      uploadEveryS: count('upload-every', v['upload-every'], base.uploadEveryS, 0),
       sinks: v.sinks ?? base.sinks,
       progress: v.progress ?? base.progress,
     },
@@ -126,6 +134,7 @@ function parse(argv: readonly string[]) {
       'naive-readings': { type: 'string' },
       'online-reads': { type: 'string' },
       'online-concurrency': { type: 'string' },
+      'upload-every': { type: 'string' },
       sinks: { type: 'boolean' },
       progress: { type: 'boolean' },
       quick: { type: 'boolean' },

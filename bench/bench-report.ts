@@ -12,6 +12,8 @@ export interface BenchResult {
   options: BenchOptions;
   fleet: { vehicles: number; deliveries: number; duplicates: number; heldBack: number };
   engine: EngineRunResult;
+  /** The engine with per-vehicle uploads (several readings per message and script call). */
+  batched?: EngineRunResult;
   naive: NaiveRunResult;
   ceiling: CeilingResult;
   memory: MemoryResult;
@@ -69,6 +71,19 @@ export function benchJson(result: BenchResult): Record<string, unknown> {
     out_of_order_rows: engine.outOfOrderRows,
     late_outcomes: engine.late,
     targets_met: targetChecks(result).every((c) => c.met),
+    ...(result.batched
+      ? {
+          batched_upload_every_s: options.uploadEveryS,
+          batched_readings_per_call: r1(result.batched.readings / result.batched.calls),
+          batched_readings_per_s: Math.round(result.batched.readingsPerS),
+          batched_p50_ms: r3(result.batched.p50Ms),
+          batched_p99_ms: r3(result.batched.p99Ms),
+          batched_speedup_vs_naive: r3(result.batched.readingsPerS / naive.readingsPerS),
+          batched_ceiling_ratio: r3(result.batched.readingsPerS / ceiling.readingsPerS),
+          batched_redis_cpu_us_per_reading: r3(result.batched.redisCpuUsPerReading),
+          batched_node_cpu_us_per_reading: r3(result.batched.nodeCpuUsPerReading),
+        }
+      : {}),
     ...(result.sinks ? { sinks: result.sinks } : {}),
   };
 }
@@ -151,6 +166,18 @@ export function formatReport(result: BenchResult): string {
           engine.p99Ms.toFixed(3),
           engine.maxMs.toFixed(1),
         ],
+        ...(result.batched
+          ? [
+              [
+                `engine, ${options.uploadEveryS} s uploads (${(result.batched.readings / result.batched.calls).toFixed(1)}/call; ms per message)`,
+                fmt(result.batched.readings),
+                fmt(result.batched.readingsPerS),
+                result.batched.p50Ms.toFixed(3),
+                result.batched.p99Ms.toFixed(3),
+                result.batched.maxMs.toFixed(1),
+              ],
+            ]
+          : []),
         [
           'naive sorted set',
           fmt(naive.readings),
@@ -176,6 +203,12 @@ export function formatReport(result: BenchResult): string {
         ['redis: inside the script (commandstats)', `${engine.scriptUsecPerCall.toFixed(1)} us`],
         ['redis: process CPU (script + I/O)', `${engine.redisCpuUsPerReading.toFixed(1)} us`],
         ['node: process CPU (engine + ioredis)', `${engine.nodeCpuUsPerReading.toFixed(1)} us`],
+        ...(result.batched
+          ? [
+              ['redis: process CPU, uploads', `${result.batched.redisCpuUsPerReading.toFixed(1)} us`],
+              ['node: process CPU, uploads', `${result.batched.nodeCpuUsPerReading.toFixed(1)} us`],
+            ]
+          : []),
       ],
     ),
     table(

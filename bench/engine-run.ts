@@ -17,6 +17,8 @@ export interface EngineRunResult {
   conflicts: number;
   late: number;
   outOfOrderRows: number;
+  /** Engine calls (messages); equals readings when each message carries one reading. */
+  calls: number;
   /** Redis time inside the script per call (INFO commandstats, eval + evalsha). */
   scriptUsecPerCall: number;
   /** Redis process CPU per reading (script + networking + parsing), from INFO cpu. */
@@ -31,6 +33,11 @@ export interface EngineRunOptions {
   concurrency: number;
   /** Redis connections the store spreads vehicles over (see RedisWindowStore). */
   connections: number;
+  /**
+   * Upload groups (see upload-batches.ts): each group is one message, one engine call. Absent:
+   * one message per reading.
+   */
+  uploads?: readonly (readonly number[])[];
   onProgress?: (done: number) => void;
 }
 
@@ -55,10 +62,13 @@ export async function runEngine(fleet: FleetReplay, options: EngineRunOptions): 
     await admin.config('RESETSTAT');
     const redisCpuBefore = await redisCpuSeconds(admin);
     const nodeCpuBefore = process.cpuUsage();
+    const uploads = options.uploads;
     const timing = await replayConcurrently(
-      fleet.length,
+      uploads?.length ?? fleet.length,
       async (i) => {
-        const result = await computeFeatureRows(store, [fleet.reading(i)], fleet.nowMs(i));
+        const deliveries = uploads?.[i] ?? [i];
+        const readings = deliveries.map((d) => fleet.reading(d));
+        const result = await computeFeatureRows(store, readings, fleet.nowMs(deliveries.at(-1)!));
         counts.applied += result.applied;
         counts.duplicates += result.duplicates;
         counts.conflicts += result.conflicts;
@@ -77,6 +87,7 @@ export async function runEngine(fleet: FleetReplay, options: EngineRunOptions): 
     const usec = scripts.reduce((sum, s) => sum + s.usec, 0);
     return {
       readings: fleet.length,
+      calls: uploads?.length ?? fleet.length,
       elapsedMs: timing.elapsedMs,
       readingsPerS: fleet.length / (timing.elapsedMs / 1000),
       ...summarizeLatencies(timing.latenciesMs),

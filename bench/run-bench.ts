@@ -8,13 +8,14 @@ import { loadConfig } from '../shared/config.js';
 import { type BenchOptions, DEFAULT_BENCH_OPTIONS, QUICK_BENCH_OPTIONS } from './bench-options.js';
 import { type BenchProgress, silentProgress } from './bench-progress.js';
 import type { BenchResult } from './bench-report.js';
-import { createEngineClient, runEngine } from './engine-run.js';
+import { createEngineClient, type EngineRunResult, runEngine } from './engine-run.js';
 import { type FleetReplay, generateFleetReplay } from './fleet-generator.js';
 import { runNaive } from './naive-baseline.js';
 import { runOnlineReads } from './online-reads.js';
 import { runCeiling } from './redis-ceiling.js';
 import { measureMemory, measureSteadyStateBytes, usedMemory } from './redis-memory.js';
 import { runSinks } from './sink-phase.js';
+import { groupUploads } from './upload-batches.js';
 
 export interface RunBenchOptions extends Partial<BenchOptions> {
   /** Apply QUICK_BENCH_OPTIONS under the explicit options. */
@@ -117,6 +118,22 @@ export async function runBench(
 
     const online = await onlineReads(redisServer.url, fleet, options, store);
 
+    let batched: EngineRunResult | undefined;
+    if (options.uploadEveryS > 0) {
+      const uploads = groupUploads(fleet, options.uploadEveryS);
+      await flush();
+      batched = await phase(`engine, ${options.uploadEveryS} s uploads`, uploads.length, (onProgress) =>
+        runEngine(fleet, {
+          redisUrl: redisServer.url,
+          store,
+          concurrency: options.concurrency,
+          connections: options.connections,
+          uploads,
+          onProgress,
+        }),
+      );
+    }
+
     await flush();
     const ceiling = await phase('redis ceiling', fleet.length, (onProgress) =>
       runCeiling(redisServer.url, fleet, { store, onProgress }),
@@ -144,6 +161,7 @@ export async function runBench(
         heldBack: fleet.heldBack,
       },
       engine,
+      ...(batched ? { batched } : {}),
       naive,
       ceiling,
       memory,
