@@ -71,6 +71,8 @@ export async function publishSimulatedFleet(args: {
     startMs: simStart,
     seed: options.seed,
     allowedLatenessMs: options.allowedLatenessS * 1000,
+    // More late readings than the simulator's default, so a short run shows the late path.
+    lateRate: 0.01,
   })) {
     if (args.shouldStop()) break;
     const dueWall = wallStart + (message.sendMs - simStart) / options.speedup;
