@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { findExecutable } from './find-executable.js';
-import { getFreePort } from './free-port.js';
+import { startOnFreePort } from './free-port.js';
 import { LocalServerError } from './local-server-error.js';
 import { startProcessGroup } from './process-group.js';
 
@@ -41,7 +41,6 @@ export interface RunningPubSubEmulator {
 export type PubSubEmulatorCommand = { command: string; args: string[] };
 
 const HOST = '127.0.0.1';
-const PORT_ATTEMPTS = 3;
 const DEFAULT_PROJECT_ID = 'fleet-features-local';
 
 /**
@@ -99,19 +98,7 @@ export async function startPubSubEmulator(
   options: StartPubSubEmulatorOptions,
 ): Promise<RunningPubSubEmulator> {
   mkdirSync(options.dir, { recursive: true });
-  for (let attempt = 1; ; attempt++) {
-    const port = options.port ?? (await getFreePort(HOST));
-    try {
-      return await startOnPort(options, port);
-    } catch (error) {
-      const lostPortRace =
-        options.port === undefined &&
-        attempt < PORT_ATTEMPTS &&
-        error instanceof LocalServerError &&
-        error.code === 'PORT_IN_USE';
-      if (!lostPortRace) throw error;
-    }
-  }
+  return startOnFreePort(options.port, (port) => startOnPort(options, port), { host: HOST });
 }
 
 async function startOnPort(

@@ -3,8 +3,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { getFreePort } from './free-port.js';
-import { LocalServerError } from './local-server-error.js';
+import { startOnFreePort } from './free-port.js';
 import { startProcessGroup } from './process-group.js';
 
 export const REDIS_INSTALL_COMMAND =
@@ -26,23 +25,10 @@ export interface RunningRedis {
 }
 
 const HOST = '127.0.0.1';
-const PORT_ATTEMPTS = 3;
 
 export async function startRedis(options: StartRedisOptions): Promise<RunningRedis> {
   mkdirSync(options.dir, { recursive: true });
-  for (let attempt = 1; ; attempt++) {
-    const port = options.port ?? (await getFreePort(HOST));
-    try {
-      return await startOnPort(options, port);
-    } catch (error) {
-      const lostPortRace =
-        options.port === undefined &&
-        attempt < PORT_ATTEMPTS &&
-        error instanceof LocalServerError &&
-        error.code === 'PORT_IN_USE';
-      if (!lostPortRace) throw error;
-    }
-  }
+  return startOnFreePort(options.port, (port) => startOnPort(options, port), { host: HOST });
 }
 
 async function startOnPort(options: StartRedisOptions, port: number): Promise<RunningRedis> {
