@@ -1,15 +1,20 @@
-// Creates, on the local stack, what infra creates in Google Cloud: the telemetry and dead-letter
-// topics, the push subscription that feeds processTelemetry (with a retry and dead-letter policy),
-// a pull subscription to watch the dead-letter topic, and the bucket.
+// Creates, on the local stack, what infra creates in Google Cloud: the telemetry, dead-letter and
+// feature-rows topics, the push subscription that feeds processTelemetry (with a retry and
+// dead-letter policy), a pull subscription to watch the dead-letter topic, the bucket, and, in
+// place of the two archive Cloud Storage subscriptions the emulator lacks, pull subscriptions of
+// the same names for the local writer (local/cloud-storage-subscription-writer.ts).
 
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
+import { type ArchiveSubscriptions, archiveSubscriptions } from '../shared/archive-subscriptions.js';
 
 export interface PipelineSubscriptions {
   /** Push subscription feeding processTelemetry: `<telemetry topic>-process-telemetry`. */
   features: string;
   /** Pull subscription on the dead-letter topic, for watching it: `<dead-letter topic>-watch`. */
   deadLetterWatch: string;
+  /** The archives' settings; their pull subscriptions exist. */
+  archives: ArchiveSubscriptions;
 }
 
 export async function createPipelineResources(options: {
@@ -19,6 +24,7 @@ export async function createPipelineResources(options: {
   bucket: string;
   telemetryTopic: string;
   deadLetterTopic: string;
+  featureRowsTopic: string;
   /** Base URL of the functions-framework server of processTelemetry. */
   processTelemetryUrl: string;
 }): Promise<PipelineSubscriptions> {
@@ -28,12 +34,24 @@ export async function createPipelineResources(options: {
 
   const [telemetry] = await pubsub.topic(options.telemetryTopic).get({ autoCreate: true });
   const [deadLetter] = await pubsub.topic(options.deadLetterTopic).get({ autoCreate: true });
+  await pubsub.topic(options.featureRowsTopic).get({ autoCreate: true });
   // The framework names the topic in the CloudEvent's source from this path.
   const pushEndpoint = `${options.processTelemetryUrl}/projects/${projectId}/topics/${options.telemetryTopic}`;
   const names: PipelineSubscriptions = {
     features: `${options.telemetryTopic}-process-telemetry`,
     deadLetterWatch: `${options.deadLetterTopic}-watch`,
+    archives: archiveSubscriptions({
+      telemetry: options.telemetryTopic,
+      featureRows: options.featureRowsTopic,
+    }),
   };
+  // The archives first: they must see every message, including the first ones pushed.
+  for (const archive of [names.archives.features, names.archives.raw]) {
+    const topic = pubsub.topic(archive.topic);
+    if (!(await topic.subscription(archive.subscription).exists())[0]) {
+      await topic.createSubscription(archive.subscription, { ackDeadlineSeconds: archive.ackDeadlineS });
+    }
+  }
   const features = telemetry.subscription(names.features);
   if (!(await features.exists())[0]) {
     await telemetry.createSubscription(names.features, {

@@ -34,12 +34,15 @@ const ConfigSchema = z.object({
   PUBSUB_EMULATOR_HOST: optionalString,
   TELEMETRY_TOPIC: z.string().regex(topicName).default('telemetry-raw'),
   DEAD_LETTER_TOPIC: z.string().regex(topicName).default('telemetry-dlq'),
+  /** Each group-commit flush publishes its rows here; a Cloud Storage subscription archives them. */
+  FEATURE_ROWS_TOPIC: z.string().regex(topicName).default('feature-rows'),
   ALLOWED_LATENESS_S: positiveInt(600),
   MAX_FUTURE_SKEW_S: positiveInt(300),
-  /** How long a reading's dedupe mark (with its stored row snapshot) is kept. */
-  DEDUPE_RETENTION_S: positiveInt(900),
-  /** A vehicle's window state and latest vector expire after this long without readings. */
-  VEHICLE_IDLE_TTL_S: positiveInt(7200),
+  /**
+   * A vehicle's state (windows, dedupe marks, latest vector, rows not yet durable) expires after
+   * this long without readings. Dedupe itself follows event time, not this clock.
+   */
+  VEHICLE_IDLE_TTL_S: positiveInt(86_400),
   MAX_BATCH_READINGS: positiveInt(500),
   MAX_MESSAGE_BYTES: positiveInt(256 * 1024),
   SINK_FLUSH_MAX_ROWS: positiveInt(500),
@@ -54,11 +57,10 @@ export interface FleetConfig {
   bigquery: { dataset: string; featuresTable: string; location: string; apiEndpoint: string | undefined };
   storageEmulatorHost: string | undefined;
   pubsubEmulatorHost: string | undefined;
-  topics: { telemetry: string; deadLetter: string };
+  topics: { telemetry: string; deadLetter: string; featureRows: string };
   engine: {
     allowedLatenessMs: number;
     maxFutureSkewMs: number;
-    dedupeRetentionS: number;
     vehicleIdleTtlS: number;
   };
   limits: { maxBatchReadings: number; maxMessageBytes: number };
@@ -87,11 +89,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     storageEmulatorHost: c.STORAGE_EMULATOR_HOST,
     pubsubEmulatorHost: c.PUBSUB_EMULATOR_HOST,
-    topics: { telemetry: c.TELEMETRY_TOPIC, deadLetter: c.DEAD_LETTER_TOPIC },
+    topics: {
+      telemetry: c.TELEMETRY_TOPIC,
+      deadLetter: c.DEAD_LETTER_TOPIC,
+      featureRows: c.FEATURE_ROWS_TOPIC,
+    },
     engine: {
       allowedLatenessMs: c.ALLOWED_LATENESS_S * 1000,
       maxFutureSkewMs: c.MAX_FUTURE_SKEW_S * 1000,
-      dedupeRetentionS: c.DEDUPE_RETENTION_S,
       vehicleIdleTtlS: c.VEHICLE_IDLE_TTL_S,
     },
     limits: { maxBatchReadings: c.MAX_BATCH_READINGS, maxMessageBytes: c.MAX_MESSAGE_BYTES },

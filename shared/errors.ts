@@ -9,7 +9,9 @@ export type FleetErrorCode =
   | 'transient_sink'
   | 'sink_rejected'
   | 'invalid_identifier'
-  | 'internal';
+  | 'internal'
+  /** A function invocation failed and was logged; thrown to the framework so the event is redelivered. */
+  | 'invocation_failed';
 
 export class FleetError extends Error {
   readonly code: FleetErrorCode;

@@ -4,27 +4,59 @@ import { FleetError } from '../errors.js';
 import type { MessagePublisher } from '../ports/dead-letter.js';
 
 /** The official Pub/Sub client; on the local stack it targets the emulator (no credentials). */
-export function createPubSubClient(config: FleetConfig): PubSub {
+export function createPubSubClient(config: Pick<FleetConfig, 'projectId' | 'pubsubEmulatorHost'>): PubSub {
   return config.pubsubEmulatorHost === undefined
     ? new PubSub({ projectId: config.projectId })
     : new PubSub({ projectId: config.projectId, apiEndpoint: config.pubsubEmulatorHost, emulatorMode: true });
 }
 
+export interface PubSubPublisherOptions {
+  /** Client-side batching delay; concurrent publishes within it share one request. */
+  maxDelayMs?: number;
+  /**
+   * Bound on one publish, the client's own retries included (its default is 10 minutes): a flush
+   * fails in seconds and the invocation is redelivered, as with the BigQuery and GCS clients.
+   */
+  timeoutMs?: number;
+}
+
+/** gRPC INVALID_ARGUMENT: the request itself is wrong (too large, bad attributes); no retry fixes it. */
+const GRPC_INVALID_ARGUMENT = 3;
+
 export class PubSubPublisher implements MessagePublisher {
   private readonly topics = new Map<string, Topic>();
+  private readonly maxDelayMs: number;
+  private readonly timeoutMs: number;
 
-  constructor(private readonly pubsub: PubSub) {}
+  constructor(
+    private readonly pubsub: PubSub,
+    options: PubSubPublisherOptions = {},
+  ) {
+    this.maxDelayMs = options.maxDelayMs ?? 10;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
 
+  /**
+   * Resolves with the message id once Pub/Sub has stored the message. Failures are transient
+   * (`transient_sink`, redelivery may succeed) except INVALID_ARGUMENT (`sink_rejected`).
+   */
   async publish(topic: string, data: Buffer, attributes: Record<string, string>): Promise<string> {
     let handle = this.topics.get(topic);
     if (handle === undefined) {
-      handle = this.pubsub.topic(topic, { batching: { maxMilliseconds: 10 } });
+      handle = this.pubsub.topic(topic, {
+        batching: { maxMilliseconds: this.maxDelayMs },
+        gaxOpts: { timeout: this.timeoutMs },
+      });
       this.topics.set(topic, handle);
     }
     try {
       return await handle.publishMessage({ data, attributes });
     } catch (cause) {
-      throw new FleetError('transient_sink', `publishing to topic ${topic} failed`, { cause });
+      const code = (cause as { code?: unknown } | null)?.code;
+      const message = `publishing to topic ${topic} failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+      throw code === GRPC_INVALID_ARGUMENT
+        ? new FleetError('sink_rejected', message, { cause, transient: false, metadata: { topic, code } })
+        : new FleetError('transient_sink', message, { cause, metadata: { topic, code } });
     }
   }
 

@@ -1,39 +1,36 @@
 import type { Redis } from 'ioredis';
 import { FleetError } from '../errors.js';
-import type { ApplyOutcome, ApplyResult, WindowInput, WindowStore } from '../ports/window-store.js';
+import type { ApplyResult, WindowInput, WindowStore } from '../ports/window-store.js';
 import { VEHICLE_ID_PATTERN } from '../telemetry/telemetry-reading.js';
+import { APPLY_READINGS_LUA } from '../windows/apply-readings-script.js';
 import {
-  decodeLatest,
   decodeRecord,
+  decodeStoredReading,
+  decodeVehicleState,
   encodeReadingArg,
   type LatestVector,
 } from '../windows/window-snapshot.js';
-import { APPLY_READINGS_LUA } from './window-script.js';
 
 export interface RedisWindowStoreOptions {
   allowedLatenessMs: number;
-  dedupeRetentionS: number;
   vehicleIdleTtlS: number;
 }
 
-type ApplyCommand = (
-  k1: string,
-  k2: string,
-  k3: string,
-  ...args: (string | number | Buffer)[]
-) => Promise<Buffer[]>;
-
-const outcomeByReply: Record<string, ApplyOutcome> = {
-  new: 'new',
-  dup: 'duplicate',
-  conflict: 'conflict',
-  late: 'late',
-};
+type ApplyCommand = (key: string, ...args: (string | number | Buffer)[]) => Promise<Buffer[]>;
 
 /** The script's outcome word, read without decoding it to a string (one per reading, hot path). */
-function outcomeOf(reply: Buffer): ApplyOutcome | undefined {
-  if (reply.length === 3 && reply[0] === 0x6e && reply[1] === 0x65 && reply[2] === 0x77) return 'new';
-  return outcomeByReply[reply.toString('latin1')];
+function resultOf(word: Buffer, blob: Buffer): ApplyResult {
+  if (word.length === 3 && word[0] === 0x6e) return { outcome: 'new', snapshot: decodeRecord(blob) };
+  switch (word.toString('latin1')) {
+    case 'dup':
+      return { outcome: 'duplicate', pending: blob.length === 0 ? null : decodeStoredReading(blob) };
+    case 'conflict':
+      return { outcome: 'conflict' };
+    case 'late':
+      return { outcome: 'late' };
+    default:
+      throw new FleetError('internal', `unexpected script reply ${word.toString('latin1')}`);
+  }
 }
 
 /**
@@ -53,30 +50,26 @@ function checkedVehicleId(vehicleId: string): string {
   return vehicleId;
 }
 
+/** The field of a reading's stored row in the vehicle hash (the script writes the same name). */
+export function pendingField(eventTsMs: number): string {
+  return `p${eventTsMs.toFixed(0)}`;
+}
+
 export interface ApplyScriptCall {
-  keys: [vehicle: string, dedupe: string, previousDedupe: string];
+  keys: [vehicle: string];
   args: (string | number | Buffer)[];
 }
 
-/** The keys and arguments of one apply-script call (see window-script.ts); the bench replays them raw. */
+/** The keys and arguments of one apply-script call (see apply-readings.lua); the bench replays them raw. */
 export function applyScriptCall(
   vehicleId: string,
   inputs: readonly WindowInput[],
   nowMs: number,
   options: RedisWindowStoreOptions,
 ): ApplyScriptCall {
-  // Dedupe marks live in generations of `dedupeRetentionS`; checking the current and previous
-  // generation keeps every mark for at least one full retention period.
-  const generation = Math.floor(nowMs / 1000 / options.dedupeRetentionS);
-  const args: (string | number | Buffer)[] = [
-    nowMs,
-    options.allowedLatenessMs,
-    options.dedupeRetentionS * 2,
-    options.vehicleIdleTtlS,
-  ];
+  const args: (string | number | Buffer)[] = [nowMs, options.allowedLatenessMs, options.vehicleIdleTtlS];
   for (const input of inputs) args.push(input.eventId, encodeReadingArg(input.reading));
-  const vehicle = vehicleKey(vehicleId);
-  return { keys: [vehicle, `${vehicle}:seen:${generation}`, `${vehicle}:seen:${generation - 1}`], args };
+  return { keys: [vehicleKey(vehicleId)], args };
 }
 
 const isConnectionList = (redis: Redis | readonly Redis[]): redis is readonly Redis[] => Array.isArray(redis);
@@ -100,7 +93,7 @@ export class RedisWindowStore implements WindowStore {
     if (this.connections.length === 0)
       throw new FleetError('internal', 'RedisWindowStore needs a connection');
     this.applyCommands = this.connections.map((connection) => {
-      connection.defineCommand('fleetApplyReadings', { numberOfKeys: 3, lua: APPLY_READINGS_LUA });
+      connection.defineCommand('fleetApplyReadings', { numberOfKeys: 1, lua: APPLY_READINGS_LUA });
       const command = (connection as unknown as Record<string, ApplyCommand>).fleetApplyReadingsBuffer;
       if (command === undefined) throw new FleetError('internal', 'ioredis did not define the apply command');
       return command.bind(connection);
@@ -108,12 +101,11 @@ export class RedisWindowStore implements WindowStore {
   }
 
   /** FNV-1a of the vehicle id picks its connection. */
-  private applyCommandFor(vehicleId: string): ApplyCommand {
-    const commands = this.applyCommands;
-    if (commands.length === 1) return commands[0]!;
+  private connectionIndex(vehicleId: string): number {
+    if (this.connections.length === 1) return 0;
     let hash = 0x811c9dc5;
     for (let i = 0; i < vehicleId.length; i++) hash = Math.imul(hash ^ vehicleId.charCodeAt(i), 0x01000193);
-    return commands[(hash >>> 0) % commands.length]!;
+    return (hash >>> 0) % this.connections.length;
   }
 
   async apply(vehicleId: string, inputs: readonly WindowInput[], nowMs: number): Promise<ApplyResult[]> {
@@ -121,7 +113,7 @@ export class RedisWindowStore implements WindowStore {
     const { keys, args } = applyScriptCall(vehicleId, inputs, nowMs, this.options);
     let reply: Buffer[];
     try {
-      reply = await this.applyCommandFor(vehicleId)(keys[0], keys[1], keys[2], ...args);
+      reply = await this.applyCommands[this.connectionIndex(vehicleId)]!(keys[0], ...args);
     } catch (cause) {
       throw new FleetError('transient_redis', 'applying readings to Redis windows failed', {
         cause,
@@ -129,12 +121,23 @@ export class RedisWindowStore implements WindowStore {
       });
     }
     const results: ApplyResult[] = [];
-    for (let i = 0; i < reply.length; i += 2) {
-      const outcome = outcomeOf(reply[i]!);
-      if (outcome === undefined) throw new FleetError('internal', `unexpected script reply ${reply[i]}`);
-      results.push({ outcome, snapshot: decodeRecord(reply[i + 1]!) });
-    }
+    for (let i = 0; i < reply.length; i += 2) results.push(resultOf(reply[i]!, reply[i + 1]!));
     return results;
+  }
+
+  async markDurable(vehicleId: string, eventTsMs: readonly number[]): Promise<void> {
+    if (eventTsMs.length === 0) return;
+    try {
+      await this.connections[this.connectionIndex(vehicleId)]!.hdel(
+        vehicleKey(vehicleId),
+        ...eventTsMs.map(pendingField),
+      );
+    } catch (cause) {
+      throw new FleetError('transient_redis', 'dropping durable rows from Redis failed', {
+        cause,
+        metadata: { vehicleId, readings: eventTsMs.length },
+      });
+    }
   }
 
   async latest(vehicleIds: readonly string[]): Promise<(LatestVector | null)[]> {
@@ -142,15 +145,15 @@ export class RedisWindowStore implements WindowStore {
     try {
       if (vehicleIds.length === 1) {
         // One vehicle, the online API's usual read: a plain command, auto-pipelined with the others.
-        const value = await this.connections[0]!.hgetBuffer(vehicleKey(vehicleIds[0]!), 'l');
-        return [value === null ? null : decodeLatest(value)];
+        const value = await this.connections[0]!.hgetBuffer(vehicleKey(vehicleIds[0]!), 's');
+        return [value === null ? null : decodeVehicleState(value)];
       }
       const pipeline = this.connections[0]!.pipeline();
-      for (const id of vehicleIds) pipeline.hgetBuffer(vehicleKey(id), 'l');
+      for (const id of vehicleIds) pipeline.hgetBuffer(vehicleKey(id), 's');
       const replies = (await pipeline.exec()) ?? [];
       return replies.map(([error, value]) => {
         if (error) throw error;
-        return value instanceof Buffer ? decodeLatest(value) : null;
+        return value instanceof Buffer ? decodeVehicleState(value) : null;
       });
     } catch (cause) {
       if (cause instanceof FleetError) throw cause;

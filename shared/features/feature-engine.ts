@@ -5,9 +5,12 @@ import { buildFeatureRow, type FeatureRow } from './feature-row.js';
 import type { LateReading } from './late-archive.js';
 
 export interface EngineResult {
-  /** Rows to write: new readings and exact duplicates (whose stored snapshot gives the same row). */
+  /**
+   * Rows to write: new readings, and re-sends of readings whose row is not durable yet (rebuilt
+   * from the stored first version, so a retry after a failed write writes the same row).
+   */
   rows: FeatureRow[];
-  /** Readings beyond the allowed lateness (first seen now, or re-sent): to the late archive. */
+  /** Readings beyond the allowed lateness: to the late archive. */
   late: LateReading[];
   applied: number;
   duplicates: number;
@@ -40,24 +43,37 @@ export async function computeFeatureRows(
     const group = groups[g]![1];
     const results = applied[g]!;
     for (let i = 0; i < results.length; i++) {
-      const { outcome, snapshot } = results[i]!;
+      const applyResult = results[i]!;
       const reading = group[i]!;
-      if (outcome === 'conflict') {
-        result.conflicts++;
-        logger?.warn(
-          { event_id: reading.event_id, vehicle_id: reading.vehicle_id },
-          'event_id re-sent with different values: the first applied version stands',
-        );
-      } else if (snapshot.status === 'late') {
-        result.late.push({ reading, processedTsMs: snapshot.processedTsMs });
-        if (outcome === 'late') result.lateCount++;
-        else result.duplicates++;
-      } else {
-        // A duplicate's row is written again on purpose: if the first attempt's sink write failed,
-        // this is the retry, and the stored snapshot makes it the same row.
-        if (outcome === 'new') result.applied++;
-        else result.duplicates++;
-        result.rows.push(buildFeatureRow(reading, snapshot));
+      switch (applyResult.outcome) {
+        case 'new':
+          result.applied++;
+          result.rows.push(buildFeatureRow(reading, applyResult.snapshot));
+          break;
+        case 'duplicate': {
+          result.duplicates++;
+          const first = applyResult.pending;
+          if (first !== null) {
+            result.rows.push(
+              buildFeatureRow(
+                { ...first.reading, event_id: first.eventId, vehicle_id: reading.vehicle_id },
+                first.snapshot,
+              ),
+            );
+          }
+          break;
+        }
+        case 'conflict':
+          result.conflicts++;
+          logger?.warn(
+            { event_id: reading.event_id, vehicle_id: reading.vehicle_id, event_ts_ms: reading.event_ts_ms },
+            'reading re-sent with different values: the first applied version stands',
+          );
+          break;
+        case 'late':
+          result.lateCount++;
+          result.late.push({ reading, processedTsMs: nowMs });
+          break;
       }
     }
   }

@@ -4,6 +4,7 @@ import type { FeatureSink } from '../ports/feature-sink.js';
 import type { WindowStore } from '../ports/window-store.js';
 import { parseTelemetryMessage } from '../telemetry/index.js';
 import { computeFeatureRows, type EngineResult } from './feature-engine.js';
+import type { FeatureRow } from './feature-row.js';
 import type { LateArchive } from './late-archive.js';
 
 export interface FeatureServiceOptions {
@@ -64,9 +65,38 @@ export async function processTelemetryMessage(
 
   const engine = await computeFeatureRows(deps.windows, parsed.readings, nowMs, deps.logger);
   await Promise.all([
-    engine.rows.length > 0 ? deps.sink.write(engine.rows) : undefined,
+    engine.rows.length > 0
+      ? deps.sink.write(engine.rows).then(() => forgetDurableRows(deps, engine.rows))
+      : undefined,
     deps.lateArchive.write(engine.late),
     quarantined,
   ]);
   return { ...engine, rejected: parsed.rejects.length };
+}
+
+/**
+ * The rows are durable: the store keeps only their dedupe marks from now on, so a re-send writes
+ * nothing again. A failure here loses nothing (the stored rows expire with the vehicle's state; a
+ * re-send meanwhile rewrites the same row), so it is logged, not thrown: throwing would make
+ * Pub/Sub redeliver a message whose rows are already written.
+ */
+async function forgetDurableRows(deps: FeatureServiceDeps, rows: readonly FeatureRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const byVehicle = new Map<string, number[]>();
+  for (const row of rows) {
+    const eventTs = Date.parse(row.event_ts);
+    const list = byVehicle.get(row.vehicle_id);
+    if (list) list.push(eventTs);
+    else byVehicle.set(row.vehicle_id, [eventTs]);
+  }
+  const results = await Promise.allSettled(
+    [...byVehicle].map(([vehicleId, eventTs]) => deps.windows.markDurable(vehicleId, eventTs)),
+  );
+  const failed = results.filter((result) => result.status === 'rejected');
+  if (failed.length > 0) {
+    deps.logger.warn(
+      { err: (failed[0] as PromiseRejectedResult).reason, vehicles: failed.length },
+      'could not drop durable rows from the window store; they expire with the vehicle state',
+    );
+  }
 }

@@ -39,9 +39,9 @@ interface Group {
 /**
  * Group commit over one or more sinks. Concurrent `write` calls on an instance join the open group;
  * the group is flushed when it reaches `maxRows` or `maxMs` after its first write, and one flush
- * writes all of its rows to every sink in parallel (BigQuery gets multi-row inserts, GCS one object
- * per flush). A caller's promise settles only after the flush: it resolves when its rows are
- * durable in every sink and rejects otherwise.
+ * writes all of its rows to every sink in parallel (BigQuery gets multi-row inserts, the
+ * feature-rows topic one message per flush). A caller's promise settles only after the flush: it
+ * resolves when its rows are durable in every sink and rejects otherwise.
  *
  * A caller's rows are never split across groups (a call larger than maxRows is a group of its
  * own), so each caller has exactly one flush to answer to. Flushes may overlap: a full group is

@@ -2,7 +2,10 @@ import type { TelemetryReject } from '../telemetry/telemetry-reject.js';
 
 /** Where refused input goes: the dead-letter topic and a quarantine object, each with its reason. */
 export interface DeadLetterSink {
-  /** Durable when resolved; idempotent per (messageId, reject index). */
+  /**
+   * Durable when resolved; idempotent per (messageId, reject index). Never rejects because of what
+   * the rejects hold: only a failing bucket or topic makes it reject (and the message be redelivered).
+   */
   quarantine(message: QuarantinedMessage): Promise<void>;
 }
 
@@ -10,6 +13,7 @@ export interface QuarantinedMessage {
   /** Pub/Sub message id of the message the rejects came from (or a content hash when there is none). */
   messageId: string;
   receivedAtMs: number;
+  /** As the validator returns them; the sink still bounds what it writes (input is hostile). */
   rejects: readonly TelemetryReject[];
 }
 

@@ -1,20 +1,31 @@
 import type { LatestVector, ReadingValues, WindowSnapshot } from '../windows/window-snapshot.js';
 
-/** What happened to one reading when it met the vehicle's windows. */
-export type ApplyOutcome =
-  /** First time seen: applied (in order or out of order); the snapshot was stored with its mark. */
-  | 'new'
-  /** Seen before with the same values: nothing changed; the stored snapshot comes back. */
-  | 'duplicate'
-  /** Seen before with other values under the same event_id: the first version stands. */
-  | 'conflict'
-  /** Older than the vehicle's newest event time minus the allowed lateness: not applied. */
-  | 'late';
+/**
+ * A reading as the store keeps it until its row is durable: the first applied version's event_id
+ * and values with the window snapshot computed when it was applied. A retry rebuilds the very
+ * same row from it.
+ */
+export type StoredReading = LatestVector;
 
-export interface ApplyResult {
-  outcome: ApplyOutcome;
-  snapshot: WindowSnapshot;
-}
+/**
+ * What happened to one reading when it met its vehicle's windows. A reading's identity is its
+ * vehicle and instant (event time in ms); its event_id is an attribute.
+ */
+export type ApplyResult =
+  /** First time seen: applied (in order or out of order); write the row built from `snapshot`. */
+  | { outcome: 'new'; snapshot: WindowSnapshot }
+  /**
+   * Seen before with the same values. `pending` is the first version while its row is not yet
+   * durable (write that row again: this may be the retry of a failed write); null once durable
+   * (write nothing).
+   */
+  | { outcome: 'duplicate'; pending: StoredReading | null }
+  /** Seen before with other values: the first applied version stands; nothing is written. */
+  | { outcome: 'conflict' }
+  /** Older than the vehicle's newest event time minus the allowed lateness: not applied. */
+  | { outcome: 'late' };
+
+export type ApplyOutcome = ApplyResult['outcome'];
 
 export interface WindowInput {
   eventId: string;
@@ -25,6 +36,11 @@ export interface WindowInput {
 export interface WindowStore {
   /** Apply one vehicle's readings, in the given order, atomically; one result per input. */
   apply(vehicleId: string, inputs: readonly WindowInput[], nowMs: number): Promise<ApplyResult[]>;
-  /** The latest in-order vector per vehicle, null for unknown (or expired) vehicles. */
+  /**
+   * The rows of these readings (vehicle, event time in ms) are durable in every sink: drop their
+   * stored snapshots and keep only the dedupe marks, so a re-send writes nothing again.
+   */
+  markDurable(vehicleId: string, eventTsMs: readonly number[]): Promise<void>;
+  /** The current vector per vehicle (windows at its newest event time), null for unknown vehicles. */
   latest(vehicleIds: readonly string[]): Promise<(LatestVector | null)[]>;
 }

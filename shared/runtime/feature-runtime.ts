@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis';
 import { createBigQueryFeatureSink } from '../adapters/bigquery-feature-sink.js';
 import { createStorageClient, GcsObjectStore } from '../adapters/gcs-object-store.js';
+import { PubSubFeatureRowSink } from '../adapters/pubsub-feature-row-sink.js';
 import { createPubSubClient, PubSubPublisher } from '../adapters/pubsub-publisher.js';
 import { RedisWindowStore } from '../adapters/redis-window-store.js';
 import { type FleetConfig, loadConfig } from '../config.js';
@@ -15,7 +16,6 @@ import {
   processTelemetryMessage,
   type TelemetryMessage,
 } from '../features/feature-service.js';
-import { GcsFeatureSink } from '../features/gcs-feature-sink.js';
 import { GroupCommitSink } from '../features/group-commit.js';
 import { LateArchive } from '../features/late-archive.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -47,7 +47,6 @@ function createOnline(config: FleetConfig): OnlineRuntime {
   // Node builds the next batch while Redis runs the previous one (about +40% in npm run bench).
   const windows = new RedisWindowStore([createRedisClient(config), createRedisClient(config)], {
     allowedLatenessMs: config.engine.allowedLatenessMs,
-    dedupeRetentionS: config.engine.dedupeRetentionS,
     vehicleIdleTtlS: config.engine.vehicleIdleTtlS,
   });
   return { config, logger, windows };
@@ -56,18 +55,18 @@ function createOnline(config: FleetConfig): OnlineRuntime {
 function createFeature(config: FleetConfig): FeatureRuntime {
   const online = createOnline(config);
   const objects = new GcsObjectStore(createStorageClient(config), config.featuresBucket);
-  const sink = new GroupCommitSink([createBigQueryFeatureSink(config), new GcsFeatureSink(objects)], {
-    maxRows: config.sink.flushMaxRows,
-    maxMs: config.sink.flushMaxMs,
-  });
+  // No client-side batching delay: the group commit has already gathered the flush.
+  const publisher = new PubSubPublisher(createPubSubClient(config), { maxDelayMs: 0 });
+  // A flush is one BigQuery insert and one feature-rows message; GCS gets the rows from that topic's
+  // Cloud Storage subscription (shared/archive-subscriptions.ts), in objects of minutes, not flushes.
+  const sink = new GroupCommitSink(
+    [createBigQueryFeatureSink(config), new PubSubFeatureRowSink(publisher, config.topics.featureRows)],
+    { maxRows: config.sink.flushMaxRows, maxMs: config.sink.flushMaxMs },
+  );
   const deps = {
     windows: online.windows,
     sink,
-    deadLetters: new DeadLetterQuarantine(
-      new PubSubPublisher(createPubSubClient(config)),
-      config.topics.deadLetter,
-      objects,
-    ),
+    deadLetters: new DeadLetterQuarantine(publisher, config.topics.deadLetter, objects),
     lateArchive: new LateArchive(objects),
     clock: Date.now,
     logger: online.logger,

@@ -1,3 +1,4 @@
+import { type BoundedRaw, boundRaw, boundText, RAW_PREVIEW_CHARS } from './bounded-raw.js';
 import { DEFAULT_MAX_BATCH, DEFAULT_MAX_BYTES, type TelemetryReading } from './telemetry-reading.js';
 import {
   describeValue,
@@ -28,7 +29,8 @@ export class InvalidTelemetryOptionsError extends Error {
   }
 }
 
-const PREVIEW_CHARS = 1024;
+/** JSON.parse's own message quotes a little of the input; never let it grow a reject. */
+const PARSE_ERROR_CHARS = 200;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const lossyUtf8 = new TextDecoder('utf-8');
 
@@ -51,7 +53,7 @@ export function parseTelemetryMessage(
     return messageReject(
       'message_too_large',
       `message is ${size} bytes, the limit is ${maxBytes}`,
-      preview(input),
+      { raw: preview(input), rawTruncated: true },
     );
   }
 
@@ -62,7 +64,7 @@ export function parseTelemetryMessage(
     try {
       text = strictUtf8.decode(input);
     } catch {
-      return messageReject('malformed_json', 'message is not valid UTF-8', lossyUtf8.decode(input));
+      return messageReject('malformed_json', 'message is not valid UTF-8', boundText(lossyUtf8.decode(input)));
     }
   }
   // A leading byte order mark is tolerated (TextDecoder drops it from bytes; do the same for strings).
@@ -72,8 +74,8 @@ export function parseTelemetryMessage(
   try {
     decoded = JSON.parse(text);
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    return messageReject('malformed_json', `message is not valid JSON: ${detail}`, text);
+    const detail = (error instanceof Error ? error.message : String(error)).slice(0, PARSE_ERROR_CHARS);
+    return messageReject('malformed_json', `message is not valid JSON: ${detail}`, boundText(text));
   }
 
   if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) {
@@ -81,7 +83,7 @@ export function parseTelemetryMessage(
     return messageReject(
       'not_an_object',
       `message must be a JSON object, got ${describeValue(decoded)}${hint}`,
-      decoded,
+      boundRaw(decoded),
     );
   }
   if (!Object.hasOwn(decoded, 'readings')) {
@@ -101,7 +103,7 @@ export function parseTelemetryMessage(
         .slice(0, 5)
         .map((key) => JSON.stringify(key.slice(0, 40)))
         .join(', ')}; put other fields on each reading`,
-      decoded,
+      boundRaw(decoded),
       strayKeys[0],
     );
   }
@@ -109,16 +111,18 @@ export function parseTelemetryMessage(
     return messageReject(
       'invalid_batch',
       `readings must be an array, got ${describeValue(batch)}`,
-      decoded,
+      boundRaw(decoded),
       'readings',
     );
   }
-  if (batch.length === 0) return messageReject('empty_batch', 'readings is empty', decoded, 'readings');
+  if (batch.length === 0) {
+    return messageReject('empty_batch', 'readings is empty', boundRaw(decoded), 'readings');
+  }
   if (batch.length > maxBatch) {
     return messageReject(
       'batch_too_large',
       `readings holds ${batch.length} readings, the limit is ${maxBatch}`,
-      decoded,
+      boundRaw(decoded),
       'readings',
     );
   }
@@ -135,16 +139,17 @@ export function parseTelemetryMessage(
 function messageReject(
   reason: TelemetryRejectReason,
   message: string,
-  raw: unknown,
+  refused: BoundedRaw,
   path = '',
 ): TelemetryParseResult {
-  return { readings: [], rejects: [rejectFrom(null, [{ path, reason, message }], raw)] };
+  return { readings: [], rejects: [rejectFrom(null, [{ path, reason, message }], refused)] };
 }
 
+/** The start of a message too large to read: decodes only what the preview needs. */
 function preview(input: Uint8Array | string): string {
   return typeof input === 'string'
-    ? input.slice(0, PREVIEW_CHARS)
-    : lossyUtf8.decode(input.subarray(0, PREVIEW_CHARS * 4)).slice(0, PREVIEW_CHARS);
+    ? input.slice(0, RAW_PREVIEW_CHARS)
+    : lossyUtf8.decode(input.subarray(0, RAW_PREVIEW_CHARS * 4)).slice(0, RAW_PREVIEW_CHARS);
 }
 
 function checkOptions(options: TelemetryParseOptions): void {

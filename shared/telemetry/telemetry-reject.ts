@@ -1,3 +1,5 @@
+import type { BoundedRaw } from './bounded-raw.js';
+
 /** Why a message or reading was refused. Stable codes: dashboards, DLQ attributes and tests key on them. */
 export type TelemetryRejectReason =
   // the whole message
@@ -36,9 +38,12 @@ export interface TelemetryReject {
   issues: TelemetryIssue[];
   /**
    * What was refused, for the quarantine: the reading as decoded, or for a whole message the parsed
-   * value, the decoded text (malformed JSON), or a short text preview (message too large).
+   * value or the decoded text (malformed JSON). Always safe to serialize with JSON.stringify and
+   * small: a value too large or too deep is replaced by a preview string (see `rawTruncated`).
    */
   raw: unknown;
+  /** `raw` is only the start of the refused input's text (it was too large or too deep to keep). */
+  rawTruncated: boolean;
 }
 
 /** When a reading has several problems, the reject carries the first of these that occurs. */
@@ -61,10 +66,11 @@ export const REASON_PRIORITY: readonly TelemetryRejectReason[] = [
   'out_of_range',
 ];
 
+/** `refused` comes from `boundRaw`/`boundText`, so no reject ever holds an unbounded value. */
 export function rejectFrom(
   index: number | null,
   issues: [TelemetryIssue, ...TelemetryIssue[]],
-  raw: unknown,
+  refused: BoundedRaw,
 ): TelemetryReject {
   const first = issues.reduce((best, issue) =>
     REASON_PRIORITY.indexOf(issue.reason) < REASON_PRIORITY.indexOf(best.reason) ? issue : best,
@@ -75,7 +81,7 @@ export function rejectFrom(
     issues.length === 1
       ? `${where}${details[0]}`
       : `${where}${issues.length} problems: ${details.join('; ')}`;
-  return { index, reason: first.reason, message, issues, raw };
+  return { index, reason: first.reason, message, issues, raw: refused.raw, rawTruncated: refused.rawTruncated };
 }
 
 /** A short, safe description of a JSON value for messages (never echoes more than 40 characters). */

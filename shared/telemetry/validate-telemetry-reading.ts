@@ -1,3 +1,4 @@
+import { boundRaw } from './bounded-raw.js';
 import { deriveEventId } from './telemetry-event-id.js';
 import {
   DEFAULT_MAX_FUTURE_SKEW_MS,
@@ -43,7 +44,7 @@ export function validateTelemetryReading(
   const pathOf = (field: string) => (root ? `${root}.${field}` : field);
   const fail = (issues: [TelemetryIssue, ...TelemetryIssue[]]): TelemetryReadingResult => ({
     ok: false,
-    reject: rejectFrom(index, issues, value),
+    reject: rejectFrom(index, issues, boundRaw(value)),
   });
 
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {

@@ -2,27 +2,30 @@ import type { TelemetryReading } from '../telemetry/telemetry-reading.js';
 import { WINDOWS } from './window-spec.js';
 
 /**
- * The binary contract between the Redis script and Node. The script returns, and stores with the
- * reading's dedupe mark, a compact snapshot of every window's aggregates; Node assembles feature
- * rows from it. Because the snapshot is stored, a redelivered reading gets the very same bytes
- * back and so the very same row.
+ * The binary contract between the Redis script (apply-readings.lua) and Node. The script returns,
+ * and stores with the reading until its row is durable, a compact snapshot of every window's
+ * aggregates; Node assembles feature rows from it. Because the snapshot is stored, a retry gets the
+ * very same bytes back and so the very same row.
  *
  * Layouts (little endian):
  *   reading argument  '<dddddddI'  event_ts_ms, speed, temp, lat, lon, fuel|NaN, rpm|NaN, fingerprint
  *   record            '<BId' + per window '<Ifffffffff'
  *                     status, fingerprint, processed_ts_ms,
  *                     count, speed mean/min/max/std, temp mean/min/max/std, distance_km
- *   latest vector     record + reading argument + event_id (utf8)
- * Statistics are float32 (enough for sensor values, and it halves the dedupe memory); rows round
- * them to 4 decimals.
+ *   stored reading    record + reading argument + event_id (utf8)
+ *   vehicle state     '<Bdddddddd' header, per window a running aggregate '<Idddddffff' and the
+ *                     head tile '<iIdddddffff', then the newest reading's argument and event_id
+ * Statistics are float32 (enough for sensor values, and it halves the stored rows); rows round
+ * them to 4 decimals. Aggregates hold integer sums (thousandths, mm), so they add up the same in
+ * any order.
  */
 export const READING_ARG_BYTES = 7 * 8 + 4;
 export const RECORD_HEAD_BYTES = 1 + 4 + 8;
 export const RECORD_WINDOW_BYTES = 4 + 9 * 4;
 export const RECORD_BYTES = RECORD_HEAD_BYTES + WINDOWS.length * RECORD_WINDOW_BYTES;
 
-export type RecordStatus = 'in_order' | 'out_of_order' | 'late';
-const statusByCode: Record<number, RecordStatus> = { 0: 'in_order', 1: 'out_of_order', 2: 'late' };
+export type RecordStatus = 'in_order' | 'out_of_order';
+const statusByCode: Record<number, RecordStatus> = { 0: 'in_order', 1: 'out_of_order' };
 
 export interface MetricStats {
   mean: number;
@@ -42,7 +45,7 @@ export interface WindowSnapshot {
   status: RecordStatus;
   fingerprint: number;
   processedTsMs: number;
-  /** One per WINDOWS entry, same order; empty for late readings (nothing was applied). */
+  /** One per WINDOWS entry, same order. */
   windows: WindowAggregate[];
 }
 
@@ -97,7 +100,6 @@ export function decodeRecord(buf: Buffer): WindowSnapshot {
     processedTsMs: buf.readDoubleLE(5),
     windows: [],
   };
-  if (status === 'late') return snapshot;
   for (let w = 0; w < WINDOWS.length; w++) {
     const o = RECORD_HEAD_BYTES + w * RECORD_WINDOW_BYTES;
     snapshot.windows.push({
@@ -126,10 +128,69 @@ export interface LatestVector {
   snapshot: WindowSnapshot;
 }
 
-export function decodeLatest(buf: Buffer): LatestVector {
+/** A stored reading (record + reading argument + event_id), as the script returns for a retry. */
+export function decodeStoredReading(buf: Buffer): LatestVector {
   return {
     snapshot: decodeRecord(buf.subarray(0, RECORD_BYTES)),
     reading: decodeReadingArg(buf, RECORD_BYTES),
     eventId: buf.subarray(RECORD_BYTES + READING_ARG_BYTES).toString('utf8'),
+  };
+}
+
+export const STATE_LAYOUT = 3;
+const STATE_HEADER_BYTES = 1 + 8 * 8;
+const STATE_WINDOW_BYTES = 60 + 64;
+const STATE_BYTES = STATE_HEADER_BYTES + WINDOWS.length * STATE_WINDOW_BYTES;
+const THOUSANDTHS = 1000;
+const MM_PER_KM = 1e6;
+
+/**
+ * The current vector of a vehicle from its state: the windows at its newest event time (out-of-order
+ * readings applied since included) and its newest reading. The statistics are computed exactly as
+ * the script's `snapshot` computes them, so they equal the newest row's when nothing arrived late.
+ */
+export function decodeVehicleState(buf: Buffer): LatestVector | null {
+  if (buf.length < STATE_BYTES + READING_ARG_BYTES || buf.readUInt8(0) !== STATE_LAYOUT) return null;
+  const reading = decodeReadingArg(buf, STATE_BYTES);
+  const windows: WindowAggregate[] = [];
+  for (let w = 0; w < WINDOWS.length; w++) {
+    const o = STATE_HEADER_BYTES + w * STATE_WINDOW_BYTES;
+    const c = buf.readUInt32LE(o);
+    const f = Math.fround;
+    if (c === 0) {
+      const zero = { mean: 0, min: 0, max: 0, std: 0 };
+      windows.push({ count: 0, speed: zero, temp: { ...zero }, distanceKm: 0 });
+      continue;
+    }
+    const speedMean = buf.readDoubleLE(o + 4) / c;
+    const tempMean = buf.readDoubleLE(o + 20) / c;
+    const speedVar = Math.max(0, buf.readDoubleLE(o + 12) / c - speedMean * speedMean);
+    const tempVar = Math.max(0, buf.readDoubleLE(o + 28) / c - tempMean * tempMean);
+    windows.push({
+      count: c,
+      speed: {
+        mean: f(speedMean / THOUSANDTHS),
+        min: buf.readFloatLE(o + 44),
+        max: buf.readFloatLE(o + 48),
+        std: f(Math.sqrt(speedVar) / THOUSANDTHS),
+      },
+      temp: {
+        mean: f(tempMean / THOUSANDTHS),
+        min: buf.readFloatLE(o + 52),
+        max: buf.readFloatLE(o + 56),
+        std: f(Math.sqrt(tempVar) / THOUSANDTHS),
+      },
+      distanceKm: f(buf.readDoubleLE(o + 36) / MM_PER_KM),
+    });
+  }
+  return {
+    eventId: buf.subarray(STATE_BYTES + READING_ARG_BYTES).toString('utf8'),
+    reading,
+    snapshot: {
+      status: 'in_order',
+      fingerprint: buf.readUInt32LE(STATE_BYTES + 56),
+      processedTsMs: buf.readDoubleLE(1 + 6 * 8),
+      windows,
+    },
   };
 }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
-  haversineKm,
   InvalidSimulatorOptionsError,
   type SimulatedMessage,
   simulateFleet,
 } from '../../local/device-simulator.js';
+import { haversineKm } from '../../shared/geo/haversine.js';
 import { parseTelemetryMessage, type TelemetryReading } from '../../shared/telemetry/index.js';
 
 const START_MS = Date.UTC(2026, 2, 1, 8, 0, 0);
