@@ -8,18 +8,29 @@ export interface BenchOptions {
   concurrency: number;
   /** Redis connections of the engine's window store. */
   connections: number;
+  /** Share of readings sent again (a tenth of them with other values, a tenth under another event_id). */
   duplicateRate: number;
+  /** Share of readings delivered 1-5 s late, after a newer reading of their vehicle. */
   outOfOrderRate: number;
   seed: number;
-  /** Deliveries the naive baseline replays (a prefix of the same stream); 0 = all of them. */
-  naiveReadings: number;
   onlineReads: number;
   onlineConcurrency: number;
+  /** Seconds of HTTP load per level (1 and 8 connections) on featuresApi; 0 skips the HTTP phase. */
+  httpSeconds: number;
   /**
    * A second engine run where each vehicle uploads its readings every this many seconds in one
    * message (one script call); 0 skips it.
    */
   uploadEveryS: number;
+  /** The memory phase: this many vehicles send at 1 Hz for memoryMinutes of event time. */
+  memoryVehicles: number;
+  memoryMinutes: number;
+  /** The disorder phase: this many vehicles x seconds replayed in order and shuffled. */
+  disorderVehicles: number;
+  disorderSeconds: number;
+  /** The naive baseline: this many vehicles with an hour of history, then naiveSeconds of readings. */
+  naiveVehicles: number;
+  naiveSeconds: number;
   /** Sink writes against the GCS and BigQuery stand-ins, measured apart from the engine. */
   sinks: boolean;
   /** Progress bars on stderr. */
@@ -34,20 +45,34 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   duplicateRate: 0.05,
   outOfOrderRate: 0.02,
   seed: 20_260_301,
-  naiveReadings: 0,
   onlineReads: 20_000,
   onlineConcurrency: 16,
+  httpSeconds: 5,
   uploadEveryS: 5,
+  memoryVehicles: 200,
+  memoryMinutes: 76,
+  disorderVehicles: 200,
+  disorderSeconds: 1_200,
+  naiveVehicles: 100,
+  naiveSeconds: 30,
   sinks: true,
   progress: true,
 };
 
-/** A smoke run of a few seconds: every phase, tiny sizes (used by the bench smoke test). */
+/**
+ * A smoke run of some seconds: every phase, small sizes (used by the bench smoke test). The memory
+ * phase keeps its 76 minutes of event time (state is full only then) on a handful of vehicles.
+ */
 export const QUICK_BENCH_OPTIONS: Partial<BenchOptions> = {
   vehicles: 300,
   seconds: 10,
-  naiveReadings: 1_000,
   onlineReads: 1_000,
+  httpSeconds: 1,
+  memoryVehicles: 10,
+  disorderVehicles: 20,
+  disorderSeconds: 900,
+  naiveVehicles: 10,
+  naiveSeconds: 10,
   sinks: false,
 };
 
@@ -56,16 +81,22 @@ export const BENCH_USAGE = `Usage: npm run bench -- [options]
   --seconds N             seconds of event time, one reading per vehicle per second (default ${DEFAULT_BENCH_OPTIONS.seconds})
   --concurrency N         engine calls in flight (default ${DEFAULT_BENCH_OPTIONS.concurrency})
   --connections N         Redis connections of the window store (default ${DEFAULT_BENCH_OPTIONS.connections})
-  --duplicates R          share of readings delivered twice (default ${DEFAULT_BENCH_OPTIONS.duplicateRate})
+  --duplicates R          share of readings sent again (default ${DEFAULT_BENCH_OPTIONS.duplicateRate})
   --out-of-order R        share of readings delivered after a newer one (default ${DEFAULT_BENCH_OPTIONS.outOfOrderRate})
   --seed N                fleet seed (default ${DEFAULT_BENCH_OPTIONS.seed})
-  --naive-readings N      deliveries replayed by the naive baseline, 0 = all (default all)
-  --online-reads N        single-vehicle online reads (default ${DEFAULT_BENCH_OPTIONS.onlineReads})
+  --online-reads N        single-vehicle online reads in-process (default ${DEFAULT_BENCH_OPTIONS.onlineReads})
   --online-concurrency N  online reads in flight (default ${DEFAULT_BENCH_OPTIONS.onlineConcurrency})
+  --http-seconds N        seconds of HTTP load per level on featuresApi, 0 = skip (default ${DEFAULT_BENCH_OPTIONS.httpSeconds})
   --upload-every N        also run the engine with N-second per-vehicle uploads, one message each, 0 = skip (default ${DEFAULT_BENCH_OPTIONS.uploadEveryS})
+  --memory-vehicles N     vehicles of the memory phase (default ${DEFAULT_BENCH_OPTIONS.memoryVehicles})
+  --memory-minutes N      minutes of event time before memory is measured, >= 75 (default ${DEFAULT_BENCH_OPTIONS.memoryMinutes})
+  --disorder-vehicles N   vehicles of the disorder phase (default ${DEFAULT_BENCH_OPTIONS.disorderVehicles})
+  --disorder-seconds N    seconds of event time of the disorder phase (default ${DEFAULT_BENCH_OPTIONS.disorderSeconds})
+  --naive-vehicles N      vehicles of the naive baseline, each with an hour of history (default ${DEFAULT_BENCH_OPTIONS.naiveVehicles})
+  --naive-seconds N       seconds of readings the naive baseline replays after that hour (default ${DEFAULT_BENCH_OPTIONS.naiveSeconds})
   --no-sinks              skip the sink write benchmark
   --no-progress           no progress bars on stderr
-  --quick                 smoke run of a few seconds (small fleet, no sinks)
+  --quick                 smoke run of some seconds (small fleets, no sinks)
   --help`;
 
 export class BenchUsageError extends Error {
@@ -109,10 +140,16 @@ export function parseBenchArgs(
       duplicateRate: rate('duplicates', v.duplicates, base.duplicateRate),
       outOfOrderRate: rate('out-of-order', v['out-of-order'], base.outOfOrderRate),
       seed: count('seed', v.seed, base.seed, 0),
-      naiveReadings: count('naive-readings', v['naive-readings'], base.naiveReadings, 0),
       onlineReads: count('online-reads', v['online-reads'], base.onlineReads, 1),
       onlineConcurrency: count('online-concurrency', v['online-concurrency'], base.onlineConcurrency, 1),
+      httpSeconds: count('http-seconds', v['http-seconds'], base.httpSeconds, 0),
       uploadEveryS: count('upload-every', v['upload-every'], base.uploadEveryS, 0),
+      memoryVehicles: count('memory-vehicles', v['memory-vehicles'], base.memoryVehicles, 1),
+      memoryMinutes: count('memory-minutes', v['memory-minutes'], base.memoryMinutes, 75),
+      disorderVehicles: count('disorder-vehicles', v['disorder-vehicles'], base.disorderVehicles, 1),
+      disorderSeconds: count('disorder-seconds', v['disorder-seconds'], base.disorderSeconds, 2),
+      naiveVehicles: count('naive-vehicles', v['naive-vehicles'], base.naiveVehicles, 1),
+      naiveSeconds: count('naive-seconds', v['naive-seconds'], base.naiveSeconds, 1),
       sinks: v.sinks ?? base.sinks,
       progress: v.progress ?? base.progress,
     },
@@ -131,10 +168,16 @@ function parse(argv: readonly string[]) {
       duplicates: { type: 'string' },
       'out-of-order': { type: 'string' },
       seed: { type: 'string' },
-      'naive-readings': { type: 'string' },
       'online-reads': { type: 'string' },
       'online-concurrency': { type: 'string' },
+      'http-seconds': { type: 'string' },
       'upload-every': { type: 'string' },
+      'memory-vehicles': { type: 'string' },
+      'memory-minutes': { type: 'string' },
+      'disorder-vehicles': { type: 'string' },
+      'disorder-seconds': { type: 'string' },
+      'naive-vehicles': { type: 'string' },
+      'naive-seconds': { type: 'string' },
       sinks: { type: 'boolean' },
       progress: { type: 'boolean' },
       quick: { type: 'boolean' },

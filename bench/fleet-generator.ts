@@ -1,34 +1,35 @@
-import { createSeededRandom, deriveSeed, type SeededRandom } from '../local/seeded-random.js';
+import { createSeededRandom } from '../local/seeded-random.js';
+import {
+  type ArrivalKind,
+  type DisorderOptions,
+  generateTelemetry,
+  shuffleWithinLateness,
+} from '../local/telemetry-generator.js';
+import { deriveEventId } from '../shared/telemetry/telemetry-event-id.js';
 import type { TelemetryReading } from '../shared/telemetry/telemetry-reading.js';
 
 /**
- * A replayable fleet: every vehicle sends one reading per second of event time, and the stream is
- * delivered in arrival order with the imperfections a real broker and real devices produce:
- *  - duplicates: a share of readings is delivered again (same event_id, same values) a few
- *    seconds later, as Pub/Sub redelivery or a device retry would;
- *  - out of order: a share of readings is held back a few seconds (well inside the allowed
- *    lateness), so it arrives after a newer reading of its vehicle.
- * Deterministic for a seed, so two runs replay the very same stream.
+ * The bench's fleets, from the shared telemetry generator (local/telemetry-generator.ts): every
+ * vehicle sends readings at 1 Hz of event time, delivered in arrival order with the disorder asked
+ * for. Deterministic for a seed, so two runs replay the very same stream.
+ *
+ * The replay is stored column-wise in typed arrays: 600k readings as objects would put a few
+ * hundred MB on the heap and the bench would measure its own garbage collection. `reading(i)`
+ * builds the delivery's reading object when it is sent, as parsing a message would.
  */
 export interface FleetOptions {
   vehicles: number;
   seconds: number;
-  /** Share of readings delivered twice, e.g. 0.05. */
-  duplicateRate: number;
-  /** Share of readings delivered after a newer reading of the same vehicle, e.g. 0.02. */
-  outOfOrderRate: number;
   seed: number;
   /** Event time of the first second. */
   startMs: number;
-  /** Vehicle ids are `${idPrefix}${n}` (warm-up uses another prefix than the measured run). */
+  /** Vehicle ids are `${idPrefix}${n}` (each phase uses its own prefix). */
   idPrefix: string;
+  allowedLatenessMs: number;
+  /** Malformed messages never reach the engine: the generator's malformedRate is ignored. */
+  disorder?: Omit<DisorderOptions, 'malformedRate'>;
 }
 
-/**
- * The replay, stored column-wise in typed arrays: 600k readings as objects would put a few hundred
- * MB on the heap and the bench would measure its own garbage collection. `reading(i)` builds the
- * delivery's reading object when it is sent, as parsing a message would.
- */
 export interface FleetReplay {
   /** Deliveries, in arrival order. */
   length: number;
@@ -36,141 +37,82 @@ export interface FleetReplay {
   /** The receiving clock when this delivery is processed (the replay's simulated now). */
   nowMs(delivery: number): number;
   vehicleIds: string[];
-  /** Distinct readings (deliveries minus duplicates). */
+  /** Distinct readings (vehicle and instant). */
   distinctReadings: number;
-  duplicates: number;
+  /** Deliveries of an instant already sent with the same values (under the same or another event_id). */
+  reSends: number;
+  /** Deliveries of an instant already sent with other values. */
+  conflicts: number;
+  /** Deliveries held back behind newer readings of their vehicle, within the allowed lateness. */
   heldBack: number;
 }
 
-/** Most seconds a held-back or re-sent reading trails its original slot. */
-const MAX_DELAY_S = 5;
-/** A city-sized area (around Munich) the fleet drives in. */
-const AREA = { lat: 48.14, lon: 11.58, spreadDeg: 0.3 };
+const VALUE_COLUMNS = 7;
 
-interface VehicleState {
-  id: string;
-  random: SeededRandom;
-  /** Sub-second phase of this vehicle's clock: devices do not all report on the same millisecond. */
-  phaseMs: number;
-  seq: number;
-  lat: number;
-  lon: number;
-  headingRad: number;
-  speedKmh: number;
-  cruiseKmh: number;
-  tempC: number;
-  fuelPct: number;
-  /** Some devices have no fuel sensor or no rpm line. */
-  hasFuel: boolean;
-  hasRpm: boolean;
-}
-
-function createVehicle(options: FleetOptions, index: number): VehicleState {
-  const random = createSeededRandom(deriveSeed(options.seed, index));
-  return {
-    id: `${options.idPrefix}${index}`,
-    random,
-    phaseMs: random.int(0, 999),
-    seq: 0,
-    lat: AREA.lat + random.range(-AREA.spreadDeg, AREA.spreadDeg),
-    lon: AREA.lon + random.range(-AREA.spreadDeg, AREA.spreadDeg),
-    headingRad: random.range(0, 2 * Math.PI),
-    speedKmh: random.range(0, 60),
-    cruiseKmh: random.pick([30, 50, 50, 80, 100, 120]),
-    tempC: random.range(40, 90),
-    fuelPct: random.range(15, 100),
-    hasFuel: random.chance(0.9),
-    hasRpm: random.chance(0.8),
-  };
-}
-
-const round = (value: number, decimals: number) => Math.round(value * 10 ** decimals) / 10 ** decimals;
-
-/** Distinct readings, column-wise; null optional values are NaN. */
-class ReadingColumns {
-  readonly vehicle: Uint32Array;
-  readonly seq: Uint32Array;
-  readonly values: Float64Array[];
+/** Deliveries column-wise; null optional values are NaN. */
+class DeliveryColumns {
+  vehicle: Uint32Array;
+  /** The reading's number in its vehicle's stream: event_id `${vehicleId}:${seq}`, or 0 for a derived id. */
+  seq: Uint32Array;
+  values: Float64Array[];
+  arrivalMs: Float64Array;
   length = 0;
 
   constructor(capacity: number) {
     this.vehicle = new Uint32Array(capacity);
     this.seq = new Uint32Array(capacity);
-    this.values = Array.from({ length: 7 }, () => new Float64Array(capacity));
+    this.values = Array.from({ length: VALUE_COLUMNS }, () => new Float64Array(capacity));
+    this.arrivalMs = new Float64Array(capacity);
   }
 
-  push(vehicle: number, seq: number, values: readonly number[]): number {
+  push(vehicle: number, seq: number, reading: TelemetryReading, arrivalMs: number): void {
+    if (this.length === this.vehicle.length) this.grow();
     const i = this.length++;
     this.vehicle[i] = vehicle;
     this.seq[i] = seq;
-    for (let k = 0; k < values.length; k++) this.values[k]![i] = values[k]!;
-    return i;
+    const v = this.values as [
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+    ];
+    v[0][i] = reading.event_ts_ms;
+    v[1][i] = reading.speed_kmh;
+    v[2][i] = reading.engine_temp_c;
+    v[3][i] = reading.gps_lat;
+    v[4][i] = reading.gps_lon;
+    v[5][i] = reading.fuel_level_pct ?? Number.NaN;
+    v[6][i] = reading.rpm ?? Number.NaN;
+    this.arrivalMs[i] = arrivalMs;
   }
-}
 
-/** One second of driving: speed follows a cruise target with stops, the engine warms, GPS moves. */
-function nextReadingValues(v: VehicleState, eventTsMs: number): number[] {
-  const r = v.random;
-  if (r.chance(0.01)) v.cruiseKmh = r.pick([0, 30, 50, 80, 100, 120]);
-  v.speedKmh = Math.min(220, Math.max(0, v.speedKmh + 0.2 * (v.cruiseKmh - v.speedKmh) + r.normal(0, 2)));
-  v.headingRad += r.normal(0, 0.05);
-  const km = v.speedKmh / 3600;
-  v.lat += (km / 111.32) * Math.cos(v.headingRad);
-  v.lon += (km / (111.32 * Math.cos((v.lat * Math.PI) / 180))) * Math.sin(v.headingRad);
-  const targetTemp = v.speedKmh > 0 ? 88 + v.speedKmh / 20 : 80;
-  v.tempC += 0.05 * (targetTemp - v.tempC) + r.normal(0, 0.3);
-  // A few engines run hot: readings above the 105 °C anomaly threshold happen.
-  if (r.chance(0.0005)) v.tempC += 25;
-  v.fuelPct = Math.max(0, v.fuelPct - km * 0.08);
-  v.seq++;
-  return [
-    eventTsMs,
-    round(v.speedKmh, 2),
-    round(Math.min(200, Math.max(-50, v.tempC)), 2),
-    round(v.lat, 6),
-    round(v.lon, 6),
-    v.hasFuel ? round(v.fuelPct, 1) : Number.NaN,
-    v.hasRpm ? Math.round(800 + v.speedKmh * 25 + r.normal(0, 50)) : Number.NaN,
-  ];
+  private grow(): void {
+    const capacity = Math.max(1024, this.vehicle.length * 2);
+    const grown = <T extends Uint32Array | Float64Array>(column: T): T => {
+      const next = new (column.constructor as new (n: number) => T)(capacity);
+      next.set(column);
+      return next;
+    };
+    this.vehicle = grown(this.vehicle);
+    this.seq = grown(this.seq);
+    this.values = this.values.map(grown);
+    this.arrivalMs = grown(this.arrivalMs);
+  }
 }
 
 const orNull = (value: number) => (Number.isNaN(value) ? null : value);
 
-export function generateFleetReplay(options: FleetOptions): FleetReplay {
-  const vehicles = Array.from({ length: options.vehicles }, (_, i) => createVehicle(options, i));
-  const stream = createSeededRandom(deriveSeed(options.seed, 0xffffffff));
-  const readings = new ReadingColumns(options.vehicles * options.seconds);
-  // Deliveries bucketed by the second they arrive in (reading indexes); within a second, in
-  // generation order.
-  const buckets: number[][] = Array.from({ length: options.seconds + MAX_DELAY_S + 1 }, () => []);
-  let duplicates = 0;
-  let heldBack = 0;
-  for (let s = 0; s < options.seconds; s++) {
-    vehicles.forEach((v, vehicle) => {
-      const values = nextReadingValues(v, options.startMs + s * 1000 + v.phaseMs);
-      const reading = readings.push(vehicle, v.seq, values);
-      // Held back at least a second: by then the vehicle's next reading has been applied.
-      const late = stream.chance(options.outOfOrderRate);
-      if (late) heldBack++;
-      buckets[s + (late ? stream.int(1, MAX_DELAY_S) : 0)]!.push(reading);
-      if (stream.chance(options.duplicateRate)) {
-        duplicates++;
-        buckets[s + stream.int(0, MAX_DELAY_S)]!.push(reading);
-      }
-    });
-  }
-  const length = buckets.reduce((sum, bucket) => sum + bucket.length, 0);
-  const deliveryReading = new Uint32Array(length);
-  const deliverySecond = new Uint32Array(length);
-  let d = 0;
-  buckets.forEach((bucket, second) => {
-    for (const reading of bucket) {
-      deliveryReading[d] = reading;
-      deliverySecond[d++] = second;
-    }
-  });
-  const vehicleIds = vehicles.map((v) => v.id);
-  const [ts, speed, temp, lat, lon, fuel, rpm] = readings.values as [
+function replayOf(
+  columns: DeliveryColumns,
+  vehicleIds: string[],
+  order: Uint32Array | null,
+  arrivalMs: Float64Array,
+  counts: Pick<FleetReplay, 'distinctReadings' | 'reSends' | 'conflicts' | 'heldBack'>,
+): FleetReplay {
+  const [ts, speed, temp, lat, lon, fuel, rpm] = columns.values as [
     Float64Array,
     Float64Array,
     Float64Array,
@@ -180,12 +122,13 @@ export function generateFleetReplay(options: FleetOptions): FleetReplay {
     Float64Array,
   ];
   return {
-    length,
+    length: columns.length,
     reading(delivery) {
-      const i = deliveryReading[delivery]!;
-      const vehicleId = vehicleIds[readings.vehicle[i]!]!;
+      const i = order === null ? delivery : order[delivery]!;
+      const vehicleId = vehicleIds[columns.vehicle[i]!]!;
+      const seq = columns.seq[i]!;
       return {
-        event_id: `${vehicleId}:${readings.seq[i]}`,
+        event_id: seq === 0 ? deriveEventId(vehicleId, ts[i]!) : `${vehicleId}:${seq}`,
         vehicle_id: vehicleId,
         event_ts_ms: ts[i]!,
         speed_kmh: speed[i]!,
@@ -197,11 +140,85 @@ export function generateFleetReplay(options: FleetOptions): FleetReplay {
         extra: {},
       };
     },
-    // Processed at the end of its arrival second (the replay's receiving clock).
-    nowMs: (delivery) => options.startMs + (deliverySecond[delivery]! + 1) * 1000,
+    // Processed the moment it arrives (the replay's receiving clock, whole ms).
+    nowMs: (delivery) => Math.ceil(arrivalMs[delivery]!),
     vehicleIds,
-    distinctReadings: readings.length,
-    duplicates,
-    heldBack,
+    ...counts,
   };
+}
+
+export function generateFleetReplay(options: FleetOptions): FleetReplay {
+  const vehicleIds = Array.from({ length: options.vehicles }, (_, i) => `${options.idPrefix}${i}`);
+  const columns = new DeliveryColumns(Math.ceil(options.vehicles * options.seconds * 1.1));
+  const counts = { distinctReadings: 0, reSends: 0, conflicts: 0, heldBack: 0 };
+  const kinds: Record<ArrivalKind, number> = {
+    reading: 0,
+    held_back: 0,
+    buffered: 0,
+    beyond_lateness: 0,
+    re_send: 0,
+    conflict: 0,
+    malformed: 0,
+  };
+  for (const arrival of generateTelemetry({
+    vehicles: options.vehicles,
+    durationS: options.seconds,
+    startMs: options.startMs,
+    seed: options.seed,
+    vehicleId: (i) => vehicleIds[i]!,
+    allowedLatenessMs: options.allowedLatenessMs,
+    disorder: { ...options.disorder, malformedRate: 0 },
+  })) {
+    kinds[arrival.kind]++;
+    const { reading } = arrival;
+    const prefix = vehicleIds[arrival.vehicleIndex]!;
+    // Device ids are `<vehicle>:<seq>` (seq >= 1); anything else is the derived id, rebuilt on send.
+    const seq = reading.event_id.startsWith(`${prefix}:`)
+      ? Number(reading.event_id.slice(prefix.length + 1))
+      : 0;
+    columns.push(arrival.vehicleIndex, seq, reading, arrival.arrivalMs);
+  }
+  counts.reSends = kinds.re_send;
+  counts.conflicts = kinds.conflict;
+  counts.heldBack = kinds.held_back;
+  counts.distinctReadings = columns.length - kinds.re_send - kinds.conflict;
+  return replayOf(columns, vehicleIds, null, columns.arrivalMs, counts);
+}
+
+/**
+ * The same readings in another arrival order: each vehicle's readings shuffled within the allowed
+ * lateness (shuffleWithinLateness), vehicles interleaved by arrival time.
+ */
+export function shuffleFleetReplay(fleet: FleetReplay, allowedLatenessMs: number, seed: number): FleetReplay {
+  const vehicleIndex = new Map(fleet.vehicleIds.map((id, i) => [id, i]));
+  const columns = new DeliveryColumns(fleet.length);
+  for (let d = 0; d < fleet.length; d++) {
+    const reading = fleet.reading(d);
+    const prefix = `${reading.vehicle_id}:`;
+    const seq = reading.event_id.startsWith(prefix) ? Number(reading.event_id.slice(prefix.length)) : 0;
+    columns.push(vehicleIndex.get(reading.vehicle_id)!, seq, reading, fleet.nowMs(d));
+  }
+  const ts = columns.values[0]!;
+  const shuffled = shuffleWithinLateness(
+    Array.from({ length: columns.length }, (_, i) => i),
+    (i) => ts[i]!,
+    allowedLatenessMs,
+    createSeededRandom(seed),
+  );
+  const order = Uint32Array.from(shuffled, (s) => s.item);
+  const arrivalMs = Float64Array.from(shuffled, (s) => s.arrivalMs);
+  // Deliveries that arrive after a newer reading of their vehicle.
+  const newest = new Float64Array(fleet.vehicleIds.length).fill(Number.NEGATIVE_INFINITY);
+  let heldBack = 0;
+  for (const i of order) {
+    const vehicle = columns.vehicle[i]!;
+    if (ts[i]! < newest[vehicle]!) heldBack++;
+    else newest[vehicle] = ts[i]!;
+  }
+  return replayOf(columns, fleet.vehicleIds, order, arrivalMs, {
+    distinctReadings: fleet.distinctReadings,
+    reSends: fleet.reSends,
+    conflicts: fleet.conflicts,
+    heldBack,
+  });
 }

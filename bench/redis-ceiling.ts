@@ -1,14 +1,19 @@
 import { createHash } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
-import { applyScriptCall, type RedisWindowStoreOptions } from '../shared/adapters/redis-window-store.js';
-import { APPLY_READINGS_LUA } from '../shared/adapters/window-script.js';
+import {
+  applyScriptCall,
+  pendingField,
+  type RedisWindowStoreOptions,
+} from '../shared/adapters/redis-window-store.js';
+import { APPLY_READINGS_LUA } from '../shared/windows/apply-readings-script.js';
 import type { FleetReplay } from './fleet-generator.js';
 
 /**
  * The physical limit: the engine's own script, with the very arguments the engine would send for
- * the same replay, encoded up front and written to Redis over a raw socket in deep pipelines. Node
- * only writes bytes and counts replies, so Redis (one core) is the bottleneck and the rate is what
- * one Redis can apply with this script, networking and command parsing included.
+ * the same replay, each followed by the HDEL that markDurable sends once the reading's row is
+ * durable, encoded up front and written to Redis over a raw socket in deep pipelines. Node only
+ * writes bytes and counts replies, so Redis (one core) is the bottleneck and the rate is what one
+ * Redis can apply with this script, networking and command parsing included.
  *
  * This is the figure reported as redis_ceiling_readings_per_s. The other view of the same limit,
  * 1e6 / usec_per_call of the script from INFO commandstats during the engine run, counts only time
@@ -21,7 +26,9 @@ export interface CeilingResult {
   readingsPerS: number;
 }
 
+/** Readings per pipeline; each is two commands (EVALSHA, HDEL), so two replies. */
 const PIPELINE_COMMANDS = 128;
+const REPLIES_PER_READING = 2;
 const PIPELINES_IN_FLIGHT = 8;
 
 /** RESP array of bulk strings: how any client sends a command. */
@@ -98,7 +105,8 @@ export async function runCeiling(
       const reading = fleet.reading(i);
       const inputs = [{ eventId: reading.event_id, reading }];
       const call = applyScriptCall(reading.vehicle_id, inputs, fleet.nowMs(i), options.store);
-      commands.push(encodeCommand(['EVALSHA', sha, 3, ...call.keys, ...call.args]));
+      commands.push(encodeCommand(['EVALSHA', sha, call.keys.length, ...call.keys, ...call.args]));
+      commands.push(encodeCommand(['HDEL', call.keys[0], pendingField(reading.event_ts_ms)]));
     }
     pipelines.push(Buffer.concat(commands));
   }
@@ -130,7 +138,8 @@ export async function runCeiling(
       const sendMore = (): void => {
         while (
           sent < pipelines.length &&
-          sent * PIPELINE_COMMANDS - replies < PIPELINES_IN_FLIGHT * PIPELINE_COMMANDS
+          sent * PIPELINE_COMMANDS * REPLIES_PER_READING - replies <
+            PIPELINES_IN_FLIGHT * PIPELINE_COMMANDS * REPLIES_PER_READING
         ) {
           socket.write(pipelines[sent++]!);
         }
@@ -145,14 +154,15 @@ export async function runCeiling(
             if (end < 0) break;
             pos = end;
             replies++;
-            if (options.onProgress && replies % 10_000 === 0) options.onProgress(replies);
+            if (options.onProgress && replies % 20_000 === 0)
+              options.onProgress(replies / REPLIES_PER_READING);
           }
         } catch (error) {
           reject(error);
           return;
         }
         pending = pending.subarray(pos);
-        if (replies >= fleet.length) resolve();
+        if (replies >= fleet.length * REPLIES_PER_READING) resolve();
         else sendMore();
       });
       sendMore();

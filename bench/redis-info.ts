@@ -33,6 +33,18 @@ export function commandStat(info: Map<string, string>, command: string): Command
   };
 }
 
+/** Every command of `INFO commandstats` with calls (`config|resetstat` style subcommands included). */
+export function commandStats(info: Map<string, string>): Map<string, CommandStat> {
+  const stats = new Map<string, CommandStat>();
+  for (const key of info.keys()) {
+    if (!key.startsWith('cmdstat_')) continue;
+    const command = key.slice('cmdstat_'.length);
+    const stat = commandStat(info, command);
+    if (stat && stat.calls > 0) stats.set(command, stat);
+  }
+  return stats;
+}
+
 /** Redis's own CPU seconds so far (user + system), from `INFO cpu`. */
 export async function redisCpuSeconds(redis: Redis): Promise<number> {
   const cpu = await readInfo(redis, 'cpu');

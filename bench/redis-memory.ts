@@ -1,101 +1,129 @@
 import type { Redis } from 'ioredis';
-import { type RedisWindowStore, vehicleKey } from '../shared/adapters/redis-window-store.js';
 import { readInfo } from './redis-info.js';
 
 /**
- * What the engine's state costs in Redis after a run. Two kinds of keys grow differently:
- *  - the vehicle hash (window tiles + latest vector): fixed size per vehicle, whatever the rate;
- *  - the dedupe hashes (one mark + stored snapshot per reading): grow with readings retained,
- *    about reading rate x dedupe retention (x2 generations at most) per vehicle.
- * The total per vehicle therefore depends on how long the run was; the split says what it
- * would be at any rate and retention.
+ * What the engine's state costs in Redis per vehicle, measured on a private server that holds
+ * nothing else: every key is attributed to the vehicle in its hash tag ({vehicle id}), and
+ * MEMORY USAGE ... SAMPLES 0 (every element counted) of all of a vehicle's keys is summed: window
+ * state, rings, dedupe marks, latest vector and stored rows alike, whatever the engine's layout.
+ * used_memory's growth over the run, per vehicle, is the cross-check (it also counts the
+ * keyspace's own tables).
  */
-export interface RunMemory {
-  /** used_memory after the run minus before (after FLUSHALL), per vehicle. */
+export interface MemoryResult {
+  vehicles: number;
+  /** Event time the fleet had been sending for when measured. */
+  eventMinutes: number;
+  readings: number;
+  /** Mean over vehicles of the summed MEMORY USAGE of their keys. */
   bytesPerVehicle: number;
-  /** MEMORY USAGE of the vehicle hash after the run, mean over the sample. */
-  stateBytesPerVehicle: number;
-  /** MEMORY USAGE of the dedupe hashes divided by the marks they hold, over the sample. */
-  dedupeBytesPerReading: number;
-  /** Dedupe marks per vehicle in this run (the sample's mean). */
-  dedupeMarksPerVehicle: number;
-  sampledVehicles: number;
-}
-
-export interface MemoryResult extends RunMemory {
-  /**
-   * MEMORY USAGE of the vehicle hash once every window has rolled (see measureSteadyStateBytes):
-   * a short run has not filled every ring yet, a running fleet always has.
-   */
-  steadyStateBytesPerVehicle: number;
+  maxBytesPerVehicle: number;
+  /** (used_memory after - before) / vehicles. */
+  usedMemoryPerVehicle: number;
+  keysPerVehicle: number;
+  /** Keys without a hash tag (must be 0: nothing else lives on this server). */
+  untaggedKeys: number;
+  /** Where the bytes go: key kinds, and for hashes their field kinds (digits written as #). */
+  breakdown: { part: string; bytesPerVehicle: number }[];
 }
 
 export async function usedMemory(redis: Redis): Promise<number> {
   return Number((await readInfo(redis, 'memory')).get('used_memory'));
 }
 
-export async function measureMemory(
+async function allKeys(redis: Redis): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'COUNT', 1000);
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return keys;
+}
+
+const tagOf = (key: string) => /\{([^}]*)\}/.exec(key)?.[1];
+const kindOf = (name: string) => name.replace(/\{[^}]*\}/, '{v}').replace(/\d+/g, '#');
+
+export async function measureVehicleMemory(
   redis: Redis,
-  vehicleIds: readonly string[],
-  usedBefore: number,
-  sample = 200,
-): Promise<RunMemory> {
+  options: {
+    vehicles: number;
+    eventMinutes: number;
+    readings: number;
+    usedBefore: number;
+    sampleHashes?: number;
+  },
+): Promise<MemoryResult> {
   const usedAfter = await usedMemory(redis);
-  const step = Math.max(1, Math.floor(vehicleIds.length / sample));
-  const sampled = vehicleIds.filter((_, i) => i % step === 0).slice(0, sample);
-  let stateBytes = 0;
-  let dedupeBytes = 0;
-  let marks = 0;
-  for (const id of sampled) {
-    const key = vehicleKey(id);
-    stateBytes += Number(await redis.memory('USAGE', key, 'SAMPLES', '0'));
-    // Dedupe generations of this vehicle: `<vehicle key>:seen:<generation>`.
-    for (const dedupeKey of await redis.keys(`${key.replace(/[{}[\]*?\\]/g, '\\$&')}:seen:*`)) {
-      dedupeBytes += Number(await redis.memory('USAGE', dedupeKey, 'SAMPLES', '0'));
-      marks += await redis.hlen(dedupeKey);
-    }
+  const keys = await allKeys(redis);
+  const byVehicle = new Map<string, number>();
+  const byKind = new Map<string, number>();
+  let untaggedKeys = 0;
+  for (let i = 0; i < keys.length; i += 1000) {
+    const batch = keys.slice(i, i + 1000);
+    const pipeline = redis.pipeline();
+    for (const key of batch) pipeline.memory('USAGE', key, 'SAMPLES', 0);
+    const replies = (await pipeline.exec()) ?? [];
+    batch.forEach((key, k) => {
+      const [error, value] = replies[k] ?? [new Error('no reply'), null];
+      if (error) throw error;
+      const bytes = Number(value);
+      const tag = tagOf(key);
+      if (tag === undefined) untaggedKeys++;
+      else byVehicle.set(tag, (byVehicle.get(tag) ?? 0) + bytes);
+      byKind.set(kindOf(key), (byKind.get(kindOf(key)) ?? 0) + bytes);
+    });
   }
+  const vehicles = Math.max(1, byVehicle.size);
+  const breakdown: MemoryResult['breakdown'] = [...byKind].map(([part, bytes]) => ({
+    part: `key ${part}`,
+    bytesPerVehicle: bytes / vehicles,
+  }));
+  breakdown.push(...(await hashFieldBreakdown(redis, keys, options.sampleHashes ?? 20)));
+  const totals = [...byVehicle.values()];
   return {
-    bytesPerVehicle: (usedAfter - usedBefore) / vehicleIds.length,
-    stateBytesPerVehicle: stateBytes / sampled.length,
-    dedupeBytesPerReading: marks > 0 ? dedupeBytes / marks : 0,
-    dedupeMarksPerVehicle: marks / sampled.length,
-    sampledVehicles: sampled.length,
+    vehicles: byVehicle.size,
+    eventMinutes: options.eventMinutes,
+    readings: options.readings,
+    bytesPerVehicle: totals.reduce((a, b) => a + b, 0) / vehicles,
+    maxBytesPerVehicle: Math.max(0, ...totals),
+    usedMemoryPerVehicle: (usedAfter - options.usedBefore) / options.vehicles,
+    keysPerVehicle: (keys.length - untaggedKeys) / vehicles,
+    untaggedKeys,
+    breakdown,
   };
 }
 
-/**
- * The vehicle hash of a fleet that has been driving for longer than the longest window: `vehicles`
- * vehicles (ids `steady-<n>`) send a reading every 20 s for 65 minutes of event time, so every
- * window has moved to new tiles many times and every ring is stored. Mean MEMORY USAGE of their
- * vehicle hashes; their keys are deleted afterwards.
- */
-export async function measureSteadyStateBytes(
+/** Payload bytes (field name + value) by field kind, over the hash keys of a sample of vehicles, per vehicle. */
+async function hashFieldBreakdown(
   redis: Redis,
-  store: RedisWindowStore,
-  vehicles = 100,
-): Promise<number> {
-  const startMs = Date.UTC(2026, 2, 1, 12);
-  const ids = Array.from({ length: vehicles }, (_, i) => `steady-${i}`);
-  await Promise.all(
-    ids.map(async (id, v) => {
-      for (let s = 0; s <= 65 * 60; s += 20) {
-        const reading = {
-          event_ts_ms: startMs + s * 1000 + v,
-          speed_kmh: 40 + ((s + v) % 60),
-          engine_temp_c: 85 + ((s * 7 + v) % 15),
-          gps_lat: 48.1 + s * 1e-5,
-          gps_lon: 11.5 + v * 1e-4,
-          fuel_level_pct: 50,
-          rpm: 2000,
-        };
-        await store.apply(id, [{ eventId: `${id}:${s}`, reading }], reading.event_ts_ms + 500);
+  keys: readonly string[],
+  sample: number,
+): Promise<MemoryResult['breakdown']> {
+  const keysByVehicle = new Map<string, string[]>();
+  for (const key of keys) {
+    const tag = tagOf(key);
+    if (tag === undefined) continue;
+    const list = keysByVehicle.get(tag);
+    if (list) list.push(key);
+    else keysByVehicle.set(tag, [key]);
+  }
+  const vehicles = [...keysByVehicle.values()];
+  const step = Math.max(1, Math.floor(vehicles.length / sample));
+  const sampled = vehicles.filter((_, i) => i % step === 0).slice(0, sample);
+  const byField = new Map<string, number>();
+  for (const vehicleKeys of sampled) {
+    for (const key of vehicleKeys) {
+      if ((await redis.type(key)) !== 'hash') continue;
+      const fields = await redis.hgetallBuffer(key);
+      for (const [field, value] of Object.entries(fields)) {
+        const kind = `  ${kindOf(key)} field ${kindOf(field)}`;
+        byField.set(kind, (byField.get(kind) ?? 0) + Buffer.byteLength(field) + value.length);
       }
-    }),
-  );
-  let bytes = 0;
-  for (const id of ids) bytes += Number(await redis.memory('USAGE', vehicleKey(id), 'SAMPLES', '0'));
-  const keys = await redis.keys('fv:{steady-*');
-  if (keys.length > 0) await redis.del(...keys);
-  return bytes / vehicles;
+    }
+  }
+  const n = Math.max(1, sampled.length);
+  return [...byField]
+    .map(([part, bytes]) => ({ part: `${part} (payload)`, bytesPerVehicle: bytes / n }))
+    .sort((a, b) => b.bytesPerVehicle - a.bytesPerVehicle);
 }

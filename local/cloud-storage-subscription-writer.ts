@@ -34,6 +34,8 @@ export interface CloudStorageSubscriptionWriterOptions {
 }
 
 export interface WriterStats {
+  /** Deliveries, redeliveries included. */
+  received: number;
   objects: number;
   /** Messages in written objects, per object, in write order. */
   messagesPerObject: number[];
@@ -58,6 +60,7 @@ export class CloudStorageSubscriptionWriter {
   #stopping = false;
   #lastMessageAtMs = 0;
   readonly #stats: WriterStats = {
+    received: 0,
     objects: 0,
     messagesPerObject: [],
     messages: 0,
@@ -135,6 +138,7 @@ export class CloudStorageSubscriptionWriter {
 
   #receive(message: Message): void {
     this.#lastMessageAtMs = Date.now();
+    this.#stats.received++;
     if (this.#stopping) {
       message.nack();
       return;

@@ -1,5 +1,6 @@
 // Progress of `npm run dev` on the terminal: readings published, feature rows in the warehouse,
-// objects in the bucket, dead-lettered readings. Counts come from the stand-ins through the same
+// objects in the bucket (the archives' and the rare direct ones), messages the archive writers hold
+// for their open objects, dead-lettered readings. Counts come from the stand-ins through the same
 // official clients production uses, so they show what landed, not what was attempted.
 
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +14,7 @@ export interface LandedCounts {
   rows: number;
   distinctRows: number;
   featureObjects: number;
+  rawObjects: number;
   quarantineObjects: number;
   lateObjects: number;
   deadLettered: number;
@@ -24,6 +26,7 @@ export class DevProgress {
     rows: 0,
     distinctRows: 0,
     featureObjects: 0,
+    rawObjects: 0,
     quarantineObjects: 0,
     lateObjects: 0,
     deadLettered: 0,
@@ -40,13 +43,15 @@ export class DevProgress {
       config: FleetConfig;
       pubsub: PubSub;
       watchSubscription: string;
+      /** Messages received by the archive writers and not yet in a written object. */
+      archivePending?: () => { features: number; raw: number };
     },
   ) {
     this.deadLetters = deps.pubsub.subscription(deps.watchSubscription);
     this.bar = new cliProgress.SingleBar(
       {
         format:
-          'readings published {value} | feature rows {rows} | objects features/ {featureObjects} quarantine/ {quarantineObjects} late/ {lateObjects} | dead-lettered {deadLettered}',
+          'readings published {value} | feature rows {rows} | archive objects features/ {featureObjects} raw/ {rawObjects} (messages held for open objects {featuresPending} / {rawPending}) | quarantine/ {quarantineObjects} late/ {lateObjects} | dead-lettered {deadLettered}',
         noTTYOutput: true,
         notTTYSchedule: 5000,
         stream: process.stderr,
@@ -62,13 +67,13 @@ export class DevProgress {
       message.ack();
     });
     this.deadLetters.on('error', () => {});
-    this.bar.start(0, 0, this.landed);
+    this.bar.start(0, 0, this.#barPayload());
     this.timer = setInterval(() => void this.poll(), 1000);
   }
 
   published(readings: number): void {
     this.publishedCount += readings;
-    this.bar.update(this.publishedCount, this.landed);
+    this.bar.update(this.publishedCount, this.#barPayload());
   }
 
   counts(): LandedCounts {
@@ -86,8 +91,9 @@ export class DevProgress {
       const bucket = storage.bucket(config.featuresBucket);
       const countObjects = async (prefix: string) =>
         (await bucket.getFiles({ prefix, autoPaginate: true }))[0].length;
-      const [featureObjects, quarantineObjects, lateObjects] = await Promise.all([
+      const [featureObjects, rawObjects, quarantineObjects, lateObjects] = await Promise.all([
         countObjects('features/'),
+        countObjects('raw/'),
         countObjects('quarantine/'),
         countObjects('late/'),
       ]);
@@ -96,10 +102,11 @@ export class DevProgress {
         rows: Number(first?.n ?? 0),
         distinctRows: Number(first?.d ?? 0),
         featureObjects,
+        rawObjects,
         quarantineObjects,
         lateObjects,
       });
-      this.bar.update(this.publishedCount, this.landed);
+      this.bar.update(this.publishedCount, this.#barPayload());
     } catch {
       // A poll that fails (a stand-in busy) is retried on the next tick.
     } finally {
@@ -124,6 +131,11 @@ export class DevProgress {
       await sleep(500);
     }
     return false;
+  }
+
+  #barPayload(): Record<string, number> {
+    const pending = this.deps.archivePending?.() ?? { features: 0, raw: 0 };
+    return { ...this.landed, featuresPending: pending.features, rawPending: pending.raw };
   }
 
   stop(): Promise<void> {

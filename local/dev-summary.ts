@@ -1,21 +1,29 @@
 // The summary `npm run dev` ends with: what was sent, and what landed where.
 
-import { gunzipSync } from 'node:zlib';
 import type { BigQuery } from '@google-cloud/bigquery';
 import type { Storage } from '@google-cloud/storage';
+import type { ArchiveSubscriptions } from '../shared/archive-subscriptions.js';
 import type { FleetConfig } from '../shared/config.js';
+import type { ArchiveWriters } from './cloud-storage-subscription-writer.js';
 import type { DevProgress, LandedCounts } from './dev-progress.js';
 import { vehicleIdFor } from './device-simulator.js';
 import type { RunningFunction } from './function-servers.js';
 import type { PublishedFleet } from './simulated-publisher.js';
 
+export interface FeatureArchiveSummary {
+  objects: number;
+  rows: number;
+  /** Distinct (vehicle_id, event_ts): a reading's identity. */
+  distinctReadings: number;
+  rowsPerObject: { median: number; min: number; max: number };
+}
+
 export interface DevSummary {
   published: PublishedFleet;
   landed: LandedCounts;
   warehouse: { vehicles: number; outOfOrderRows: number; tempAnomalyRows: number };
-  objectRows: number;
-  /** Re-sent readings are written again (same row) and de-duplicated by event_id downstream. */
-  objectDistinctRows: number;
+  archive: FeatureArchiveSummary;
+  rawArchive: { objects: number; messages: number };
   onlineSample: { vehicleId: string; status: number; body: unknown };
 }
 
@@ -26,6 +34,8 @@ export async function collectSummary(deps: {
   published: PublishedFleet;
   progress: DevProgress;
   featuresApi: RunningFunction;
+  archives: ArchiveSubscriptions;
+  archiveWriters: ArchiveWriters;
 }): Promise<DevSummary> {
   const { config } = deps;
   const landed = await deps.progress.poll();
@@ -35,16 +45,20 @@ export async function collectSummary(deps: {
   });
   const first = (stats[0] ?? {}) as { vehicles?: number; ooo?: number; hot?: number };
 
-  const [files] = await deps.storage.bucket(config.featuresBucket).getFiles({ prefix: 'features/' });
-  let objectRows = 0;
-  const objectEventIds = new Set<string>();
-  for (const file of files) {
-    const [bytes] = await file.download({ decompress: false });
-    for (const line of gunzipSync(bytes).toString('utf8').split('\n').filter(Boolean)) {
-      objectRows++;
-      objectEventIds.add((JSON.parse(line) as { event_id: string }).event_id);
+  const bucket = deps.storage.bucket(config.featuresBucket);
+  const [featureFiles] = await bucket.getFiles({ prefix: deps.archives.features.filenamePrefix });
+  const rowsPerObject: number[] = [];
+  const readings = new Set<string>();
+  for (const file of featureFiles) {
+    const [bytes] = await file.download();
+    const lines = bytes.toString('utf8').split('\n');
+    rowsPerObject.push(lines.length);
+    for (const line of lines) {
+      const row = JSON.parse(line) as { vehicle_id: string; event_ts: string };
+      readings.add(`${row.vehicle_id}\u0000${row.event_ts}`);
     }
   }
+  const [rawFiles] = await bucket.getFiles({ prefix: deps.archives.raw.filenamePrefix });
 
   const vehicleId = vehicleIdFor(0);
   const response = await fetch(`${deps.featuresApi.url}/v1/vehicles/${vehicleId}/features`);
@@ -56,19 +70,39 @@ export async function collectSummary(deps: {
       outOfOrderRows: Number(first.ooo ?? 0),
       tempAnomalyRows: Number(first.hot ?? 0),
     },
-    objectRows,
-    objectDistinctRows: objectEventIds.size,
+    archive: {
+      objects: featureFiles.length,
+      rows: rowsPerObject.reduce((a, b) => a + b, 0),
+      distinctReadings: readings.size,
+      rowsPerObject: spread(rowsPerObject),
+    },
+    // Raw messages may hold newlines (they are kept as sent), so the writer's count, not lines.
+    rawArchive: { objects: rawFiles.length, messages: deps.archiveWriters.raw.stats().messages },
     onlineSample: { vehicleId, status: response.status, body: await response.json() },
   };
+}
+
+/** Median, min and max (0s for no values). */
+export function spread(values: readonly number[]): { median: number; min: number; max: number } {
+  if (values.length === 0) return { median: 0, min: 0, max: 0 };
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0]!, max: sorted.at(-1)! };
 }
 
 export function printSummary(
   summary: DevSummary,
   paths: { dataDir: string; warehousePath: string; objectStoreRoot: string },
 ): void {
-  const { published, landed, warehouse } = summary;
+  const { published, landed, warehouse, archive, rawArchive } = summary;
   const k = published.byKind;
   const sample = summary.onlineSample.body as Record<string, unknown>;
+  const perObject = archive.rowsPerObject;
+  const warehouseExact =
+    landed.distinctRows === published.expectedRows && landed.rows === landed.distinctRows;
+  const archiveExact =
+    archive.distinctReadings === published.expectedRows && archive.rows === archive.distinctReadings;
   const lines = [
     '',
     '== fleet-features local run: summary ==',
@@ -76,18 +110,18 @@ export function printSummary(
     `expected rows    ${published.expectedRows} (each distinct reading within the allowed lateness, once)`,
     `warehouse        ${landed.rows} rows, ${landed.distinctRows} distinct event_ids, ${warehouse.vehicles} vehicles, ${warehouse.outOfOrderRows} out-of-order, ${warehouse.tempAnomalyRows} over 105 °C`,
     `                 (BigQuery stand-in, DuckDB file ${paths.warehousePath})`,
-    `object store     features/: ${landed.featureObjects} objects holding ${summary.objectRows} rows (${summary.objectDistinctRows} distinct event_ids); late/: ${landed.lateObjects}; quarantine/: ${landed.quarantineObjects}`,
+    `archive          features/: ${archive.objects} objects holding ${archive.rows} rows of ${archive.distinctReadings} distinct readings; rows per object median ${perObject.median} (min ${perObject.min}, max ${perObject.max})`,
+    `raw archive      raw/: ${rawArchive.objects} objects holding ${rawArchive.messages} messages (${published.messages} published)`,
+    `object store     late/: ${landed.lateObjects}; quarantine/: ${landed.quarantineObjects}`,
     `                 (GCS stand-in, folder ${paths.objectStoreRoot})`,
     `dead-lettered    ${landed.deadLettered} readings on the telemetry-dlq topic`,
     `online API       GET /v1/vehicles/${summary.onlineSample.vehicleId}/features → ${summary.onlineSample.status}` +
       (summary.onlineSample.status === 200
         ? ` (event_ts ${sample.event_ts}, speed_mean_5m ${sample.speed_mean_5m}, count_1h ${sample.count_1h})`
         : ''),
-    landed.distinctRows === published.expectedRows &&
-    landed.rows === landed.distinctRows &&
-    summary.objectDistinctRows === published.expectedRows
-      ? 'check            every expected reading landed: once in the warehouse, and in the object store'
-      : `check            MISMATCH: ${landed.distinctRows} distinct rows for ${published.expectedRows} expected`,
+    warehouseExact && archiveExact
+      ? 'check            every expected reading landed once in the warehouse and once in the archive'
+      : `check            MISMATCH: expected ${published.expectedRows}; warehouse ${landed.rows} rows of ${landed.distinctRows} distinct; archive ${archive.rows} rows of ${archive.distinctReadings} distinct readings`,
     '',
   ];
   process.stdout.write(lines.join('\n'));

@@ -1,14 +1,16 @@
 // `npm run dev`: the whole pipeline on one machine. Starts Redis, the Pub/Sub emulator, the GCS and
 // BigQuery stand-ins and every function under functions-framework; wires push subscriptions from
-// the emulator to the functions; runs the device simulator; shows progress; prints what landed
-// where; stops everything (also on Ctrl-C).
+// the emulator to the functions; runs the archive writers in place of the Cloud Storage
+// subscriptions; runs the device simulator; shows progress; prints what landed where; stops
+// everything (also on Ctrl-C).
 
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createBigQueryClient, createBigQueryFeatureSink } from '../shared/adapters/bigquery-feature-sink.js';
-import { createStorageClient } from '../shared/adapters/gcs-object-store.js';
+import { createStorageClient, GcsObjectStore } from '../shared/adapters/gcs-object-store.js';
 import { createPubSubClient } from '../shared/adapters/pubsub-publisher.js';
 import { loadConfig } from '../shared/config.js';
+import { startArchiveWriters } from './cloud-storage-subscription-writer.js';
 import { type DevOptions, parseDevOptions } from './dev-options.js';
 import { DevProgress } from './dev-progress.js';
 import { collectSummary, printSummary } from './dev-summary.js';
@@ -63,8 +65,16 @@ async function main(options: DevOptions): Promise<void> {
     bucket: config.featuresBucket,
     telemetryTopic: config.topics.telemetry,
     deadLetterTopic: config.topics.deadLetter,
+    featureRowsTopic: config.topics.featureRows,
     processTelemetryUrl: processTelemetry.url,
   });
+  const archiveWriters = startArchiveWriters({
+    pubsub,
+    store: new GcsObjectStore(storage, config.featuresBucket),
+    subscriptions: subscriptions.archives,
+    onError: (error) => log(`archive write failed, redelivered: ${(error as Error).message}`),
+  });
+  cleanups.push(() => archiveWriters.stop({ quietMs: 0 }));
   for (const f of functions)
     log(`${f.target} served by functions-framework at ${f.url} (log ${f.group.logPath})`);
 
@@ -74,6 +84,10 @@ async function main(options: DevOptions): Promise<void> {
     config,
     pubsub,
     watchSubscription: subscriptions.deadLetterWatch,
+    archivePending: () => ({
+      features: archiveWriters.features.stats().pendingMessages,
+      raw: archiveWriters.raw.stats().pendingMessages,
+    }),
   });
   cleanups.push(() => progress.stop());
   progress.start();
@@ -85,9 +99,22 @@ async function main(options: DevOptions): Promise<void> {
   });
   log('devices stopped; waiting for the pipeline to drain');
   await progress.waitForDrain({ expectedRows: published.expectedRows, timeoutMs: 60_000 });
+  // A short run ends long before an archive object would be cut (minutes or many MB): write the
+  // open ones now, as Pub/Sub would when their max duration passes.
+  log("writing the archives' open objects");
+  await archiveWriters.flush();
   progress.stop();
 
-  const summary = await collectSummary({ bigquery, storage, config, published, progress, featuresApi });
+  const summary = await collectSummary({
+    bigquery,
+    storage,
+    config,
+    published,
+    progress,
+    featuresApi,
+    archives: subscriptions.archives,
+    archiveWriters,
+  });
   printSummary(summary, {
     dataDir,
     warehousePath: stack.warehousePath,

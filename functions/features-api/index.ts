@@ -4,11 +4,11 @@
  */
 import * as functions from '@google-cloud/functions-framework';
 import { handleFeaturesRequest } from '../../shared/features/online-features.js';
-import { createLogger } from '../../shared/logger.js';
 import { getOnlineRuntime } from '../../shared/runtime/feature-runtime.js';
+import { installProcessLogging } from '../../shared/runtime/function-logging.js';
 
-// For failures before the runtime (and its configured logger) exists, e.g. invalid configuration.
-const fallbackLogger = createLogger({ name: 'featuresApi' });
+// Also the logger for failures before the runtime (and its configured logger) exists, e.g. invalid configuration.
+const logger = installProcessLogging('featuresApi');
 
 functions.http('featuresApi', async (req, res) => {
   try {
@@ -21,7 +21,7 @@ functions.http('featuresApi', async (req, res) => {
     });
     res.status(result.status).json(result.body);
   } catch (error) {
-    fallbackLogger.error({ err: error }, 'features request failed');
+    logger.error({ err: error }, 'features request failed');
     res.status(503).json({ error: { code: 'unavailable', message: 'feature store unavailable, retry' } });
   }
 });

@@ -7,25 +7,31 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import * as functions from '@google-cloud/functions-framework';
 import { getFeatureRuntime } from '../../shared/runtime/feature-runtime.js';
+import { installProcessLogging, withFailureLog } from '../../shared/runtime/function-logging.js';
 
+// Push bodies are not ours: a field of the wrong type must read as absent, not throw.
 interface MessagePublishedData {
-  message?: { data?: string; messageId?: string; publishTime?: string };
+  message?: { data?: unknown; messageId?: unknown; publishTime?: unknown };
 }
+const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+
+const logger = installProcessLogging('processTelemetry');
 
 functions.cloudEvent<MessagePublishedData>(
   'processTelemetry',
-  async (event: CloudEvent<MessagePublishedData>) => {
+  withFailureLog('processTelemetry', logger, async (event: CloudEvent<MessagePublishedData>) => {
     const runtime = await getFeatureRuntime();
     const message = event.data?.message;
-    const publishTimeMs = message?.publishTime ? Date.parse(message.publishTime) : Number.NaN;
+    const messageId = text(message?.messageId) ?? String(event.id);
+    const publishTimeMs = Date.parse(text(message?.publishTime) ?? '');
     const outcome = await runtime.processMessage({
-      data: Buffer.from(message?.data ?? '', 'base64'),
-      messageId: message?.messageId ?? event.id,
+      data: Buffer.from(text(message?.data) ?? '', 'base64'),
+      messageId,
       ...(Number.isFinite(publishTimeMs) ? { publishTimeMs } : {}),
     });
     runtime.logger.debug(
       {
-        message_id: message?.messageId,
+        message_id: messageId,
         applied: outcome.applied,
         duplicates: outcome.duplicates,
         conflicts: outcome.conflicts,
@@ -34,5 +40,5 @@ functions.cloudEvent<MessagePublishedData>(
       },
       'telemetry message processed',
     );
-  },
+  }),
 );

@@ -16,7 +16,7 @@ export interface RedisWindowStoreOptions {
   vehicleIdleTtlS: number;
 }
 
-type ApplyCommand = (key: string, ...args: (string | number | Buffer)[]) => Promise<Buffer[]>;
+type ApplyCommand = (k1: string, k2: string, ...args: (string | number | Buffer)[]) => Promise<Buffer[]>;
 
 /** The script's outcome word, read without decoding it to a string (one per reading, hot path). */
 function resultOf(word: Buffer, blob: Buffer): ApplyResult {
@@ -56,7 +56,7 @@ export function pendingField(eventTsMs: number): string {
 }
 
 export interface ApplyScriptCall {
-  keys: [vehicle: string];
+  keys: [vehicle: string, tiles: string];
   args: (string | number | Buffer)[];
 }
 
@@ -69,7 +69,8 @@ export function applyScriptCall(
 ): ApplyScriptCall {
   const args: (string | number | Buffer)[] = [nowMs, options.allowedLatenessMs, options.vehicleIdleTtlS];
   for (const input of inputs) args.push(input.eventId, encodeReadingArg(input.reading));
-  return { keys: [vehicleKey(vehicleId)], args };
+  const vehicle = vehicleKey(vehicleId);
+  return { keys: [vehicle, `${vehicle}:t`], args };
 }
 
 const isConnectionList = (redis: Redis | readonly Redis[]): redis is readonly Redis[] => Array.isArray(redis);
@@ -93,7 +94,7 @@ export class RedisWindowStore implements WindowStore {
     if (this.connections.length === 0)
       throw new FleetError('internal', 'RedisWindowStore needs a connection');
     this.applyCommands = this.connections.map((connection) => {
-      connection.defineCommand('fleetApplyReadings', { numberOfKeys: 1, lua: APPLY_READINGS_LUA });
+      connection.defineCommand('fleetApplyReadings', { numberOfKeys: 2, lua: APPLY_READINGS_LUA });
       const command = (connection as unknown as Record<string, ApplyCommand>).fleetApplyReadingsBuffer;
       if (command === undefined) throw new FleetError('internal', 'ioredis did not define the apply command');
       return command.bind(connection);
@@ -113,7 +114,7 @@ export class RedisWindowStore implements WindowStore {
     const { keys, args } = applyScriptCall(vehicleId, inputs, nowMs, this.options);
     let reply: Buffer[];
     try {
-      reply = await this.applyCommands[this.connectionIndex(vehicleId)]!(keys[0], ...args);
+      reply = await this.applyCommands[this.connectionIndex(vehicleId)]!(keys[0], keys[1], ...args);
     } catch (cause) {
       throw new FleetError('transient_redis', 'applying readings to Redis windows failed', {
         cause,

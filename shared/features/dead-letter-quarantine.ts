@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import type { DeadLetterSink, MessagePublisher, QuarantinedMessage } from '../ports/dead-letter.js';
 import type { ObjectStore } from '../ports/object-store.js';
 import { boundRaw } from '../telemetry/bounded-raw.js';
-import type { TelemetryIssue, TelemetryReject, TelemetryRejectReason } from '../telemetry/telemetry-reject.js';
+import type {
+  TelemetryIssue,
+  TelemetryReject,
+  TelemetryRejectReason,
+} from '../telemetry/telemetry-reject.js';
 
 /** Pub/Sub attribute values hold at most 1024 bytes; 256 UTF-16 units are at most 768. */
 const MAX_ID_CHARS = 256;
@@ -45,7 +49,9 @@ export class DeadLetterQuarantine implements DeadLetterSink {
     const messageId = message.messageId.slice(0, MAX_ID_CHARS);
     const name = quarantineObjectName(message.messageId, message.receivedAtMs);
     const records = message.rejects.map(quarantineRecord);
-    const body = Buffer.from(JSON.stringify({ message_id: messageId, received_at: receivedAt, rejects: records }));
+    const body = Buffer.from(
+      JSON.stringify({ message_id: messageId, received_at: receivedAt, rejects: records }),
+    );
     await Promise.all([
       this.objects.putIfAbsent(name, body, { contentType: 'application/json' }),
       ...records.map((record) =>

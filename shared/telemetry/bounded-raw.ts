@@ -82,7 +82,13 @@ export function boundedJson(value: unknown, limits: { maxChars: number; maxDepth
       complete = false; // Date, Map, class instances: JSON.stringify would not write their fields
       return false;
     }
-    stack.push({ kind: 'object', source: node as Record<string, unknown>, keys: Object.keys(node), next: 0, depth: depth + 1 });
+    stack.push({
+      kind: 'object',
+      source: node as Record<string, unknown>,
+      keys: Object.keys(node),
+      next: 0,
+      depth: depth + 1,
+    });
     return emit('{');
   };
 

@@ -50,11 +50,10 @@ export function parseTelemetryMessage(
 
   const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength;
   if (size > maxBytes) {
-    return messageReject(
-      'message_too_large',
-      `message is ${size} bytes, the limit is ${maxBytes}`,
-      { raw: preview(input), rawTruncated: true },
-    );
+    return messageReject('message_too_large', `message is ${size} bytes, the limit is ${maxBytes}`, {
+      raw: preview(input),
+      rawTruncated: true,
+    });
   }
 
   let text: string;
@@ -64,7 +63,11 @@ export function parseTelemetryMessage(
     try {
       text = strictUtf8.decode(input);
     } catch {
-      return messageReject('malformed_json', 'message is not valid UTF-8', boundText(lossyUtf8.decode(input)));
+      return messageReject(
+        'malformed_json',
+        'message is not valid UTF-8',
+        boundText(lossyUtf8.decode(input)),
+      );
     }
   }
   // A leading byte order mark is tolerated (TextDecoder drops it from bytes; do the same for strings).

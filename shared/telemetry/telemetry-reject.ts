@@ -81,7 +81,14 @@ export function rejectFrom(
     issues.length === 1
       ? `${where}${details[0]}`
       : `${where}${issues.length} problems: ${details.join('; ')}`;
-  return { index, reason: first.reason, message, issues, raw: refused.raw, rawTruncated: refused.rawTruncated };
+  return {
+    index,
+    reason: first.reason,
+    message,
+    issues,
+    raw: refused.raw,
+    rawTruncated: refused.rawTruncated,
+  };
 }
 
 /** A short, safe description of a JSON value for messages (never echoes more than 40 characters). */

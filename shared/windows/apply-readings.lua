@@ -2,14 +2,14 @@
 -- Layouts and semantics: shared/windows/window-state.ts (the TypeScript side of every byte here)
 -- and shared/windows/window-spec.ts (windows, tiles, error bounds).
 --
--- KEYS[1] vehicle hash, fields:
---   s             hot state (+ the newest reading and its event_id)
---   e             entries: 14 bytes per reading within the allowed lateness of the newest event time
---                 (plus the one before), sorted by event time: the dedupe marks, and the positions
---                 that let an out-of-order reading split the GPS segment it falls into
---   r1..rN        one ring of tiles per window
---   p<event ms>   a reading's stored row until markDurable drops it
--- (One hash, rewritten field by field: APPEND on a string would grow it greedily, up to 2x.)
+-- KEYS[1] vehicle hash: 's' hot state (+ the newest reading and its event_id), 'p<event ms>' a
+--         reading's stored row until markDurable drops it
+-- KEYS[2] vehicle tiles and entries, one string of fixed layout read and written in place with
+--         GETRANGE/SETRANGE (large strings through Lua cost ~1.5 us per KB each way):
+--           per window a ring of tiles, then a ring buffer of entries: 14 bytes per reading within
+--           the allowed lateness of the newest event time (plus the one before), sorted by event
+--           time: the dedupe marks, and the positions that let an out-of-order reading split the
+--           GPS segment it falls into
 -- ARGV[1] now (processed_ts, ms)  ARGV[2] allowed lateness (ms)  ARGV[3] idle ttl (s)
 -- ARGV[4..] pairs: event_id, packed reading
 -- Returns per reading: outcome ('new' | 'dup' | 'conflict' | 'late'), then the row record for
@@ -20,10 +20,10 @@
 
 local WIN = { __WINDOWS__ } -- { length ms, tile ms }, finest first; each tile divides the next
 local NW = #WIN
-local HEAD_N = 9
-local HOT = '<Bdddddddd' .. string.rep('IdddddffffiIdddddffff', NW)
+local HEAD_N = 12
+local HOT = '<Bddddddddddd' .. string.rep('IdddddffffiIdddddffff', NW)
 local HOT_N = HEAD_N + 21 * NW
-local HOT_SIZE = 65 + 124 * NW
+local HOT_SIZE = 89 + 124 * NW
 local TILE = '<iIdddddffff'
 local TILE_SIZE = 64
 local READING = '<dddddddI'
@@ -34,81 +34,146 @@ local LAYOUT = 3
 local PRUNE_SLACK_MS = 10000
 local Q, DQ, PQ = 1000, 1e6, 1e7
 
-local K_STATE = KEYS[1]
+local K_STATE, K_TILES = KEYS[1], KEYS[2]
 local now = tonumber(ARGV[1])
 local lateness = tonumber(ARGV[2])
 local idle_ttl = tonumber(ARGV[3])
 
 -- Ring sizes cover the allowed lateness plus the window, so an out-of-order reading finds every
 -- tile of its windows; span = tiles before the current one in a window.
-local n, span, RING_FIELD = {}, {}, {}
-for w = 1, NW do
-  n[w] = math.floor((lateness + WIN[w][1]) / WIN[w][2]) + 2
-  span[w] = WIN[w][1] / WIN[w][2]
-  RING_FIELD[w] = 'r' .. w
+local function ring_sizes(l)
+  local sizes, offsets, total = {}, {}, 0
+  for w = 1, NW do
+    sizes[w] = math.floor((l + WIN[w][1]) / WIN[w][2]) + 2
+    offsets[w] = total
+    total = total + sizes[w] * TILE_SIZE
+  end
+  return sizes, offsets, total
 end
+local n, ring_off, rings_size = ring_sizes(lateness)
+local span = {}
+for w = 1, NW do span[w] = WIN[w][1] / WIN[w][2] end
 local EMPTY_TILE = struct.pack(TILE, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 -- H: the hot state as numbers. Header: layout, head event time, head lat, head lon (1e-7 deg),
--- entries base time, second entry's time (when pruning is due), ttl refreshed at, head processed time, lateness the rings
--- were sized for. Window w (b = HEAD_N + 21 * (w - 1)): running aggregate of the window at the
--- head H[b+1..b+10] (count, speed sum, speed sum of squares, temp sum, temp sum of squares,
--- distance, speed min, speed max, temp min, temp max) and the head tile H[b+11..b+21] (id, then
--- the same ten).
+-- entries base time, second entry's time (pruning is due once it falls behind the horizon), ttl
+-- refreshed at, head processed time, lateness the rings were sized for, entry capacity, index of
+-- the oldest entry in the ring buffer, entry count. Window w (b = HEAD_N + 21 * (w - 1)): running
+-- aggregate of the window at the head H[b+1..b+10] (count, speed sum, speed sum of squares, temp
+-- sum, temp sum of squares, distance, speed min, speed max, temp min, temp max) and the head tile
+-- H[b+11..b+21] (id, then the same ten).
 local H, tail
 local state = redis.call('HGET', K_STATE, 's')
 local has_head = state ~= false and string.byte(state, 1) == LAYOUT
 if not has_head then
   -- New vehicle, or state of an older layout: start over.
   if state then redis.call('DEL', K_STATE) end
-  H = { LAYOUT, 0, 0, 0, 0, 0, 0, 0, lateness }
+  H = { LAYOUT, 0, 0, 0, 0, 0, 0, 0, lateness, 64, 0, 0 }
   for w = 1, NW do
     local b = HEAD_N + 21 * (w - 1)
     for j = 1, 21 do H[b + j] = 0 end
     H[b + 11] = -1
   end
+  redis.call('SET', K_TILES, string.rep(EMPTY_TILE, rings_size / TILE_SIZE) .. string.rep('\0', H[10] * ENTRY_SIZE))
 else
   H = { struct.unpack(HOT, state) }
   tail = string.sub(state, HOT_SIZE + 1)
 end
-local resized = H[9] ~= lateness
+
+-- Entries: a ring buffer of H[10] slots after the rings; logical index i is slot (H[11] + i) % H[10].
+local function entries_read(i, j)
+  if j <= i then return '' end
+  local cap = H[10]
+  local a, b = (H[11] + i) % cap, (H[11] + j - 1) % cap
+  local base = rings_size
+  if a <= b then return redis.call('GETRANGE', K_TILES, base + a * ENTRY_SIZE, base + (b + 1) * ENTRY_SIZE - 1) end
+  return redis.call('GETRANGE', K_TILES, base + a * ENTRY_SIZE, base + cap * ENTRY_SIZE - 1)
+    .. redis.call('GETRANGE', K_TILES, base, base + (b + 1) * ENTRY_SIZE - 1)
+end
+local function entries_write(i, bytes)
+  local cap = H[10]
+  local count = #bytes / ENTRY_SIZE
+  local a = (H[11] + i) % cap
+  local first = math.min(count, cap - a)
+  redis.call('SETRANGE', K_TILES, rings_size + a * ENTRY_SIZE, string.sub(bytes, 1, first * ENTRY_SIZE))
+  if first < count then redis.call('SETRANGE', K_TILES, rings_size, string.sub(bytes, first * ENTRY_SIZE + 1)) end
+end
+
+-- Rewrites the tiles string: rings for the current lateness (moving each kept tile to its slot),
+-- entries linearised into `cap` slots. Rare: the lateness changed or the entries outgrew their room.
+local function rebuild(cap, old_lateness)
+  local old = redis.call('GET', K_TILES) or ''
+  local old_n, old_off, old_size = ring_sizes(old_lateness)
+  local pieces = {}
+  for w = 1, NW do
+    local slots = {}
+    for k = 0, old_n[w] - 1 do
+      local o = old_off[w] + k * TILE_SIZE
+      local piece = string.sub(old, o + 1, o + TILE_SIZE)
+      if #piece == TILE_SIZE then
+        local id = struct.unpack('<i', piece)
+        if id >= 0 then
+          local slot = id % n[w]
+          if not slots[slot] or struct.unpack('<i', slots[slot]) < id then slots[slot] = piece end
+        end
+      end
+    end
+    for k = 0, n[w] - 1 do pieces[#pieces + 1] = slots[k] or EMPTY_TILE end
+  end
+  local old_cap = H[10]
+  for i = 0, H[12] - 1 do
+    local o = old_size + ((H[11] + i) % old_cap) * ENTRY_SIZE
+    pieces[#pieces + 1] = string.sub(old, o + 1, o + ENTRY_SIZE)
+  end
+  pieces[#pieces + 1] = string.rep('\0', (cap - H[12]) * ENTRY_SIZE)
+  redis.call('SET', K_TILES, table.concat(pieces), 'KEEPTTL')
+  H[10], H[11] = cap, 0
+end
+if has_head and H[9] ~= lateness then rebuild(H[10], H[9]) end
 H[9] = lateness
 
-local rings, ring_patch, ring_dirty = {}, {}, {}
+local function ensure_room()
+  if H[12] < H[10] then return end
+  -- Grows by a quarter: a string sized to the need, not doubled (SETRANGE past the end would be).
+  rebuild(math.floor(H[10] * 1.25) + 16, lateness)
+end
 
--- A ring stored for another lateness: each tile moves to its slot in the new size.
-local function reslot(ring, w)
-  local slots = {}
-  for k = 0, #ring / TILE_SIZE - 1 do
-    local piece = string.sub(ring, 1 + k * TILE_SIZE, (k + 1) * TILE_SIZE)
-    local id = struct.unpack('<i', piece)
-    if id >= 0 then
-      local s = id % n[w]
-      local old = slots[s]
-      if not old or struct.unpack('<i', old) < id then slots[s] = piece end
-    end
+-- Tiles are read in contiguous runs into `tiles` (slot -> packed tile) and written back if dirty.
+local tiles, dirty = {}, {}
+for w = 1, NW do tiles[w], dirty[w] = {}, {} end
+local function fetch_slots(w, a, b) -- slots a..b (a <= b), those not read yet
+  local cache = tiles[w]
+  while a <= b and cache[a] do a = a + 1 end
+  while b >= a and cache[b] do b = b - 1 end
+  if a > b then return end
+  local o = ring_off[w]
+  local run = redis.call('GETRANGE', K_TILES, o + a * TILE_SIZE, o + (b + 1) * TILE_SIZE - 1)
+  for k = a, b do
+    if not cache[k] then cache[k] = string.sub(run, (k - a) * TILE_SIZE + 1, (k - a + 1) * TILE_SIZE) end
   end
-  local pieces = {}
-  for s = 0, n[w] - 1 do pieces[s + 1] = slots[s] or EMPTY_TILE end
-  ring_dirty[w] = true
-  return table.concat(pieces)
 end
-
-local function load_ring(w)
-  if rings[w] then return end
-  local ring = has_head and redis.call('HGET', K_STATE, RING_FIELD[w])
-  if ring and resized and #ring ~= n[w] * TILE_SIZE then ring = reslot(ring, w) end
-  if not ring then ring = string.rep(EMPTY_TILE, n[w]) end
-  rings[w] = ring
-  ring_patch[w] = {}
+local function fetch_ids(w, lo, hi) -- the ring slots of tile ids lo..hi
+  if hi < lo then return end
+  if hi - lo + 1 >= n[w] then
+    fetch_slots(w, 0, n[w] - 1)
+    return
+  end
+  local a, b = lo % n[w], hi % n[w]
+  if a <= b then
+    fetch_slots(w, a, b)
+  else
+    fetch_slots(w, a, n[w] - 1)
+    fetch_slots(w, 0, b)
+  end
 end
-
 -- The tile in ring slot k of window w: id, count, ss, sq, ts, tq, d, smin, smax, tmin, tmax.
 local function ring_tile(w, k)
-  load_ring(w)
-  local p = ring_patch[w][k]
-  if p then return struct.unpack(TILE, p) end
-  return struct.unpack(TILE, rings[w], 1 + k * TILE_SIZE)
+  if not tiles[w][k] then fetch_slots(w, k, k) end
+  return struct.unpack(TILE, tiles[w][k])
+end
+local function put_tile(w, k, packed)
+  tiles[w][k] = packed
+  dirty[w][k] = true
 end
 
 -- Accumulator of merged tiles: count, ss, sq, ts, tq, d, smin, smax, tmin, tmax.
@@ -133,6 +198,7 @@ end
 local function acc_tiles(w, lo, hi)
   local b = HEAD_N + 21 * (w - 1) + 10
   local hid = H[b + 1]
+  fetch_ids(w, lo, math.min(hi, hid - 1))
   for id = lo, hi do
     if id == hid then
       acc_add(H[b + 2], H[b + 3], H[b + 4], H[b + 5], H[b + 6], H[b + 7], H[b + 8], H[b + 9], H[b + 10], H[b + 11])
@@ -173,13 +239,13 @@ local function tile_add_reading(w, id, qs, qt, sp, tp, dq)
   local k = id % n[w]
   local tid, c, ss, sq, ts, tq, d, smin, smax, tmin, tmax = ring_tile(w, k)
   if tid ~= id or c == 0 then
-    ring_patch[w][k] = struct.pack(TILE, id, 1, qs, qs * qs, qt, qt * qt, dq, sp, sp, tp, tp)
+    put_tile(w, k, struct.pack(TILE, id, 1, qs, qs * qs, qt, qt * qt, dq, sp, sp, tp, tp))
   else
     if sp < smin then smin = sp end
     if sp > smax then smax = sp end
     if tp < tmin then tmin = tp end
     if tp > tmax then tmax = tp end
-    ring_patch[w][k] = struct.pack(TILE, id, c + 1, ss + qs, sq + qs * qs, ts + qt, tq + qt * qt, d + dq, smin, smax, tmin, tmax)
+    put_tile(w, k, struct.pack(TILE, id, c + 1, ss + qs, sq + qs * qs, ts + qt, tq + qt * qt, d + dq, smin, smax, tmin, tmax))
   end
 end
 
@@ -193,11 +259,11 @@ local function tile_add_distance(w, id, dq)
   local k = id % n[w]
   local tid, c, ss, sq, ts, tq, d, smin, smax, tmin, tmax = ring_tile(w, k)
   if tid ~= id or c == 0 then return false end
-  ring_patch[w][k] = struct.pack(TILE, id, c, ss, sq, ts, tq, d + dq, smin, smax, tmin, tmax)
+  put_tile(w, k, struct.pack(TILE, id, c, ss, sq, ts, tq, d + dq, smin, smax, tmin, tmax))
   return true
 end
 
--- Window statistics appended to the record values v (layout: window-state.ts windowStats).
+-- Window statistics appended to the record values v (window-snapshot.ts decodes the same way).
 local function snapshot(v, c, ss, sq, ts, tq, d, smin, smax, tmin, tmax)
   local o = #v
   if c == 0 then
@@ -220,45 +286,53 @@ local function distance_q(lat1, lon1, lat2, lon2)
   return math.floor(2 * 6371.0088 * math.asin(math.min(1, math.sqrt(a))) * DQ + 0.5)
 end
 
--- Entries: E is the stored string once loaded; appends collects in-order entries not in E yet.
-local E, E_dirty = nil, false
-local appends = {}
-local function load_entries()
-  if not E then
-    E = (has_head and redis.call('HGET', K_STATE, 'e')) or ''
+-- Entries near the head: logical indexes [W0, H[12]) are in the string W (read back from the end,
+-- where out-of-order readings and re-sends usually land).
+local W, W0 = nil, nil
+local function window_from(i)
+  if W and W0 <= i then return end
+  local from = math.max(0, i)
+  if W then
+    W = entries_read(from, W0) .. W
+  else
+    W = entries_read(from, H[12])
   end
-  if #appends > 0 then
-    E = E .. table.concat(appends)
-    appends = {}
-    E_dirty = true
-  end
+  W0 = from
 end
--- Index (0-based) of the first entry whose offset is >= off.
+local function entry_at(i) -- logical index, within the read window
+  return struct.unpack(ENTRY, W, 1 + (i - W0) * ENTRY_SIZE)
+end
+-- Logical index of the first entry whose offset is >= off (reading further back as needed).
 local function lower_bound(off)
-  local lo, hi = 0, #E / ENTRY_SIZE
+  local count = H[12]
+  local back = 32
+  window_from(count - back)
+  while W0 > 0 and struct.unpack('<I', W, 1) >= off do
+    back = back * 4
+    window_from(count - back)
+  end
+  local lo, hi = W0, count
   while lo < hi do
     local mid = math.floor((lo + hi) / 2)
-    if struct.unpack('<I', E, 1 + mid * ENTRY_SIZE) < off then lo = mid + 1 else hi = mid end
+    if struct.unpack('<I', W, 1 + (mid - W0) * ENTRY_SIZE) < off then lo = mid + 1 else hi = mid end
   end
   return lo
 end
-local function entry_at(k)
-  return struct.unpack(ENTRY, E, 1 + k * ENTRY_SIZE)
-end
+local function forget_window() W, W0 = nil, nil end
 
 -- Entries hold event times as offsets from H[5]; move the base when an offset would overflow.
 local function rebase(t)
-  load_entries()
+  window_from(0)
   local first = t
-  if #E > 0 then first = entry_at(0) + H[5] end
+  if H[12] > 0 then first = entry_at(0) + H[5] end
   local base = math.min(first, t - lateness) - 1000
   local pieces = {}
-  for k = 0, #E / ENTRY_SIZE - 1 do
-    local off, fp, lat, lon = entry_at(k)
-    pieces[k + 1] = struct.pack(ENTRY, off + H[5] - base, fp, lat, lon)
+  for i = 0, H[12] - 1 do
+    local off, fp, lat, lon = entry_at(i)
+    pieces[i + 1] = struct.pack(ENTRY, off + H[5] - base, fp, lat, lon)
   end
-  E = table.concat(pieces)
-  E_dirty = true
+  if H[12] > 0 then entries_write(0, table.concat(pieces)) end
+  forget_window()
   H[5] = base
 end
 
@@ -289,9 +363,8 @@ for i = 4, #ARGV, 2 do
       out[#out + 1] = 'late'; out[#out + 1] = ''
     end
   elseif has_head and t <= head then
-    load_entries()
     local k = lower_bound(t - H[5])
-    local count = #E / ENTRY_SIZE
+    local count = H[12]
     local off, efp = nil, nil
     if k < count then off, efp = entry_at(k) end
     if off == t - H[5] then
@@ -310,6 +383,7 @@ for i = 4, #ARGV, 2 do
       local d_xn = distance_q(latq, lonq, nlat, nlon)
       local p_t, d_delta = nil, 0
       if k > 0 then
+        window_from(k - 1)
         local poff, _, plat, plon = entry_at(k - 1)
         p_t = poff + H[5]
         d_delta = distance_q(plat, plon, latq, lonq) - distance_q(plat, plon, nlat, nlon)
@@ -343,8 +417,15 @@ for i = 4, #ARGV, 2 do
         snapshot(v, A[1], A[2], A[3], A[4], A[5], A[6], A[7], A[8], A[9], A[10])
       end
       local rec = struct.pack(REC, unpack(v))
-      E = string.sub(E, 1, k * ENTRY_SIZE) .. struct.pack(ENTRY, t - H[5], fp16, latq, lonq) .. string.sub(E, k * ENTRY_SIZE + 1)
-      E_dirty = true
+      -- Insert the entry at k: the entries from k on move one slot up.
+      if H[12] >= H[10] then
+        ensure_room()
+        forget_window()
+      end
+      window_from(k)
+      entries_write(k, struct.pack(ENTRY, t - H[5], fp16, latq, lonq) .. string.sub(W, (k - W0) * ENTRY_SIZE + 1))
+      H[12] = H[12] + 1
+      forget_window()
       if k <= 1 and t < H[6] then H[6] = t end
       fields[#fields + 1] = pkey; fields[#fields + 1] = rec .. arg .. eid
       changed = true
@@ -372,14 +453,11 @@ for i = 4, #ARGV, 2 do
       end
       if not has_head or tid > hid then
         -- The window moves to a new head tile: the old one goes to its ring slot.
-        if has_head then
-          load_ring(w)
-          ring_patch[w][hid % n[w]] = struct.pack(TILE, unpack(H, b + 11, b + 21))
-        end
+        if has_head then put_tile(w, hid % n[w], struct.pack(TILE, unpack(H, b + 11, b + 21))) end
         H[b + 11], H[b + 12], H[b + 13], H[b + 14], H[b + 15], H[b + 16] = tid, 1, qs, qs * qs, qt, qt * qt
         H[b + 17], H[b + 18], H[b + 19], H[b + 20], H[b + 21] = 0, sp, sp, tp, tp
         acc_reset()
-        acc_tiles(w, tid - span[w], tid)
+        if has_head then acc_tiles(w, tid - span[w], tid) else acc_tiles(w, tid, tid) end
         for j = 1, 10 do H[b + j] = A[j] end
       else
         agg_add(b + 11, qs, qt, sp, tp, 0)
@@ -388,13 +466,13 @@ for i = 4, #ARGV, 2 do
       snapshot(v, H[b + 1], H[b + 2], H[b + 3], H[b + 4], H[b + 5], H[b + 6], H[b + 7], H[b + 8], H[b + 9], H[b + 10])
     end
     local rec = struct.pack(REC, unpack(v))
-    local entry = struct.pack(ENTRY, t - H[5], fp16, latq, lonq)
-    if E then
-      E = E .. entry
-      E_dirty = true
-    else
-      appends[#appends + 1] = entry
+    if H[12] >= H[10] then
+      ensure_room()
+      forget_window()
     end
+    entries_write(H[12], struct.pack(ENTRY, t - H[5], fp16, latq, lonq))
+    H[12] = H[12] + 1
+    if W then forget_window() end
     H[2], H[3], H[4], H[8] = t, latq, lonq, now
     tail = arg .. eid
     has_head = true
@@ -405,47 +483,45 @@ for i = 4, #ARGV, 2 do
 end
 
 if changed then
-  -- Forget entries older than the dedupe horizon (keeping the one before it: the predecessor of
-  -- any reading still accepted), once ten seconds of event time have piled up.
+  -- Forget entries older than the dedupe horizon, keeping the one before it (the predecessor of any
+  -- reading still accepted), once ten seconds of event time have piled up. H[6] is the second
+  -- entry's time: while it is inside the horizon there is nothing to forget.
+  local horizon = H[2] - lateness - H[5]
   if H[6] < H[2] - lateness - PRUNE_SLACK_MS then
-    load_entries()
-    local k = lower_bound(H[2] - lateness - H[5])
-    if k > 1 then
-      E = string.sub(E, (k - 1) * ENTRY_SIZE + 1)
-      E_dirty = true
+    local cut = 0
+    while true do
+      local chunk = entries_read(cut, math.min(H[12], cut + 64))
+      local m = #chunk / ENTRY_SIZE
+      local j = 0
+      while j < m and struct.unpack('<I', chunk, 1 + j * ENTRY_SIZE) < horizon do j = j + 1 end
+      if j < m or cut + m >= H[12] then
+        cut = math.max(0, cut + j - 1)
+        break
+      end
+      cut = cut + m - 1
     end
-    -- H[6]: the second entry's time; once it is ten seconds behind the horizon there is work here.
-    if #E >= 2 * ENTRY_SIZE then H[6] = struct.unpack('<I', E, 1 + ENTRY_SIZE) + H[5] else H[6] = H[2] end
-  end
-  if #appends > 0 then load_entries() end
-  if E_dirty then
-    fields[#fields + 1] = 'e'
-    fields[#fields + 1] = E
+    H[11] = (H[11] + cut) % H[10]
+    H[12] = H[12] - cut
+    if H[12] >= 2 then
+      H[6] = struct.unpack('<I', entries_read(1, 2)) + H[5]
+    else
+      H[6] = H[2]
+    end
   end
   local refresh_ttl = now - H[7] > idle_ttl * 125
   if refresh_ttl then H[7] = now end
   fields[#fields + 1] = 's'
   fields[#fields + 1] = struct.pack(HOT, unpack(H, 1, HOT_N)) .. tail
+  redis.call('HSET', K_STATE, unpack(fields))
   for w = 1, NW do
-    local patches = ring_patch[w]
-    if ring_dirty[w] or (patches and next(patches)) then
-      local offs = {}
-      for k in pairs(patches) do offs[#offs + 1] = k end
-      table.sort(offs)
-      local ring, pieces, pos = rings[w], {}, 1
-      for _, k in ipairs(offs) do
-        local o = 1 + k * TILE_SIZE
-        if o > pos then pieces[#pieces + 1] = string.sub(ring, pos, o - 1) end
-        pieces[#pieces + 1] = patches[k]
-        pos = o + TILE_SIZE
-      end
-      if pos <= #ring then pieces[#pieces + 1] = string.sub(ring, pos) end
-      fields[#fields + 1] = RING_FIELD[w]
-      fields[#fields + 1] = table.concat(pieces)
+    for k in pairs(dirty[w]) do
+      redis.call('SETRANGE', K_TILES, ring_off[w] + k * TILE_SIZE, tiles[w][k])
     end
   end
-  redis.call('HSET', K_STATE, unpack(fields))
   -- Refreshed every eighth of the idle ttl, not on every call: an EXPIRE costs as much as a write.
-  if refresh_ttl then redis.call('EXPIRE', K_STATE, idle_ttl) end
+  if refresh_ttl then
+    redis.call('EXPIRE', K_STATE, idle_ttl)
+    redis.call('EXPIRE', K_TILES, idle_ttl)
+  end
 end
 return out

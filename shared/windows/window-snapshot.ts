@@ -13,7 +13,7 @@ import { WINDOWS } from './window-spec.js';
  *                     status, fingerprint, processed_ts_ms,
  *                     count, speed mean/min/max/std, temp mean/min/max/std, distance_km
  *   stored reading    record + reading argument + event_id (utf8)
- *   vehicle state     '<Bdddddddd' header, per window a running aggregate '<Idddddffff' and the
+ *   vehicle state     '<Bddddddddddd' header, per window a running aggregate '<Idddddffff' and the
  *                     head tile '<iIdddddffff', then the newest reading's argument and event_id
  * Statistics are float32 (enough for sensor values, and it halves the stored rows); rows round
  * them to 4 decimals. Aggregates hold integer sums (thousandths, mm), so they add up the same in
@@ -138,7 +138,7 @@ export function decodeStoredReading(buf: Buffer): LatestVector {
 }
 
 export const STATE_LAYOUT = 3;
-const STATE_HEADER_BYTES = 1 + 8 * 8;
+const STATE_HEADER_BYTES = 1 + 11 * 8;
 const STATE_WINDOW_BYTES = 60 + 64;
 const STATE_BYTES = STATE_HEADER_BYTES + WINDOWS.length * STATE_WINDOW_BYTES;
 const THOUSANDTHS = 1000;

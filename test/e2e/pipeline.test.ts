@@ -1,23 +1,25 @@
 // End to end on the local stack: readings published to the real Pub/Sub emulator are pushed to the
-// real functions-framework serving processTelemetry, and land as rows in the BigQuery stand-in and
-// objects in the GCS stand-in; invalid ones reach the dead-letter topic and quarantine with their
-// reason; the online API serves the latest vector.
+// real functions-framework serving processTelemetry, and land as rows in the BigQuery stand-in and,
+// through the feature-rows topic and the archive writer (the local Cloud Storage subscription), in
+// objects in the GCS stand-in; the raw archive keeps every message as sent; invalid ones reach the
+// dead-letter topic and quarantine with their reason; the online API serves the latest vector; a
+// re-send of every reading adds nothing anywhere.
 
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gunzipSync } from 'node:zlib';
 import type { BigQuery } from '@google-cloud/bigquery';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Message, PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ArchiveWriters, startArchiveWriters } from '../../local/cloud-storage-subscription-writer.js';
 import { createPipelineResources } from '../../local/pipeline-resources.js';
 import {
   createBigQueryClient,
   createBigQueryFeatureSink,
 } from '../../shared/adapters/bigquery-feature-sink.js';
-import { createStorageClient } from '../../shared/adapters/gcs-object-store.js';
+import { createStorageClient, GcsObjectStore } from '../../shared/adapters/gcs-object-store.js';
 import { createPubSubClient } from '../../shared/adapters/pubsub-publisher.js';
 import { type FleetConfig, loadConfig } from '../../shared/config.js';
 import { localServers } from '../helpers/local-servers.js';
@@ -33,6 +35,13 @@ let storage: Storage;
 let bigquery: BigQuery;
 const servers: Server[] = [];
 let apiUrl = '';
+let archives: ArchiveWriters;
+/** Every payload published to the telemetry topic, in order. */
+const sentPayloads: string[] = [];
+/** The messages holding valid readings, to re-send. */
+const validPayloads: string[] = [];
+/** Push deliveries processTelemetry answered with success (acknowledged). */
+let acknowledged = 0;
 const deadLettered: { attributes: Record<string, string>; body: { reason: string; index: number | null } }[] =
   [];
 
@@ -68,6 +77,7 @@ beforeAll(async () => {
     BIGQUERY_DATASET: `e2e_${suffix}`,
     TELEMETRY_TOPIC: `telemetry-raw-${suffix}`,
     DEAD_LETTER_TOPIC: `telemetry-dlq-${suffix}`,
+    FEATURE_ROWS_TOPIC: `feature-rows-${suffix}`,
     LOG_LEVEL: 'warn',
   });
   config = loadConfig();
@@ -79,7 +89,13 @@ beforeAll(async () => {
   // The functions register themselves with the framework when imported, as on Cloud Functions.
   await import('../../functions/process-telemetry/index.js');
   await import('../../functions/features-api/index.js');
-  const processUrl = await listen(getTestServer('processTelemetry'));
+  const processServer = getTestServer('processTelemetry');
+  processServer.on('request', (_request, response) => {
+    response.on('finish', () => {
+      if (response.statusCode < 300) acknowledged++;
+    });
+  });
+  const processUrl = await listen(processServer);
   apiUrl = await listen(getTestServer('featuresApi'));
   const subscriptions = await createPipelineResources({
     pubsub,
@@ -88,7 +104,13 @@ beforeAll(async () => {
     bucket: config.featuresBucket,
     telemetryTopic: config.topics.telemetry,
     deadLetterTopic: config.topics.deadLetter,
+    featureRowsTopic: config.topics.featureRows,
     processTelemetryUrl: processUrl,
+  });
+  archives = startArchiveWriters({
+    pubsub,
+    store: new GcsObjectStore(storage, config.featuresBucket),
+    subscriptions: subscriptions.archives,
   });
   pubsub.subscription(subscriptions.deadLetterWatch).on('message', (message: Message) => {
     deadLettered.push({ attributes: message.attributes, body: JSON.parse(message.data.toString()) });
@@ -96,22 +118,26 @@ beforeAll(async () => {
   });
 
   const topic = pubsub.topic(config.topics.telemetry);
-  const publish = (payload: unknown) =>
-    topic.publishMessage({
-      data: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)),
-    });
-  // Vehicle A: three in-order readings, one exact re-send. Vehicle B: a batch with one invalid reading.
-  await publish(reading(vehicleA, 30));
+  const publish = async (payload: unknown, valid = true) => {
+    const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    sentPayloads.push(text);
+    if (valid) validPayloads.push(text);
+    await topic.publishMessage({ data: Buffer.from(text) });
+  };
+  // Vehicle A: three in-order readings (one with a field the contract does not know), one exact
+  // re-send with another timestamp form. Vehicle B: a batch with one invalid reading.
+  await publish({ ...reading(vehicleA, 30), firmware: 'tcu-4.2.1' });
   await publish(reading(vehicleA, 20));
   await publish(reading(vehicleA, 10));
   await publish({ ...reading(vehicleA, 10), timestamp: now - 10_000 });
   await publish({
     readings: [reading(vehicleB, 5), { ...reading(vehicleB, 4), speed_kmh: 999 }, reading(vehicleB, 3)],
   });
-  await publish('{"vehicle_id": "broken", ');
+  await publish('{"vehicle_id": "broken", ', false);
 }, 120_000);
 
 afterAll(async () => {
+  await archives?.stop({ quietMs: 0 });
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   await pubsub?.close();
 });
@@ -123,31 +149,44 @@ async function warehouseRows(): Promise<Record<string, unknown>[]> {
   return rows as Record<string, unknown>[];
 }
 
-async function objectRows(prefix: string): Promise<Record<string, unknown>[]> {
+/** The lines of every object under a prefix (archive objects are text: a message per line). */
+async function objectLines(prefix: string): Promise<string[]> {
   const [files] = await storage.bucket(config.featuresBucket).getFiles({ prefix });
-  const rows: Record<string, unknown>[] = [];
+  const lines: string[] = [];
   for (const file of files) {
-    const [bytes] = await file.download({ decompress: false });
-    const text = file.name.endsWith('.gz') ? gunzipSync(bytes).toString() : bytes.toString();
-    if (file.name.endsWith('.json')) rows.push(JSON.parse(text));
-    else for (const line of text.split('\n').filter(Boolean)) rows.push(JSON.parse(line));
+    const [bytes] = await file.download();
+    lines.push(...bytes.toString().split('\n'));
   }
-  return rows;
+  return lines;
+}
+
+/** The feature archive's rows, once the writer has written what it holds. */
+async function archivedRows(): Promise<Record<string, unknown>[]> {
+  await archives.flush({ quietMs: 300 });
+  return (await objectLines('features/')).map((line) => JSON.parse(line));
+}
+
+async function quarantinedObjects(): Promise<Record<string, unknown>[]> {
+  const [files] = await storage.bucket(config.featuresBucket).getFiles({ prefix: 'quarantine/' });
+  return Promise.all(files.map(async (file) => JSON.parse((await file.download())[0].toString())));
 }
 
 describe('the local pipeline, end to end', () => {
-  it('turns every valid reading into exactly one row in BigQuery and in GCS, with equal contents', async () => {
+  it('turns every valid reading into one row in BigQuery and the same rows in the GCS archive', async () => {
     await waitUntil(async () => (await warehouseRows()).length >= 5, {
       what: '5 rows in BigQuery',
       timeoutMs: 60_000,
     });
-    await waitUntil(async () => (await objectRows('features/')).length >= 5, {
-      what: '5 rows in GCS objects',
+    await waitUntil(async () => (await archivedRows()).length >= 5, {
+      what: '5 rows in the archive',
       timeoutMs: 30_000,
     });
     const warehouse = await warehouseRows();
-    const objects = await objectRows('features/');
-    expect(warehouse.map((r) => r.event_id).sort()).toEqual(objects.map((r) => r.event_id).sort());
+    const objects = await archivedRows();
+    // A re-send that arrives while the first copy's write is under way is written again (same row).
+    expect(warehouse.map((r) => r.event_id).sort()).toEqual(
+      [...new Set(objects.map((r) => r.event_id))].sort(),
+    );
     expect(new Set(warehouse.map((r) => r.event_id)).size).toBe(5);
     const lastOfA = objects
       .filter((r) => r.vehicle_id === vehicleA)
@@ -169,7 +208,7 @@ describe('the local pipeline, end to end', () => {
     expect(reasons).toEqual(['malformed_json', 'out_of_range']);
     const outOfRange = deadLettered.find((d) => d.attributes.reason === 'out_of_range')!;
     expect(outOfRange.attributes.reading_index).toBe('1');
-    const quarantined = await objectRows('quarantine/');
+    const quarantined = await quarantinedObjects();
     expect(
       quarantined.flatMap((q) => (q.rejects as { reason: string }[]).map((r) => r.reason)).sort(),
     ).toEqual(['malformed_json', 'out_of_range']);
@@ -193,5 +232,33 @@ describe('the local pipeline, end to end', () => {
       [vehicleB, true],
       [`none-${suffix}`, false],
     ]);
+  });
+  it('keeps every message as sent in the raw archive, unknown fields and malformed ones included', async () => {
+    await waitUntil(() => archives.raw.stats().received >= sentPayloads.length, {
+      what: 'every message at the raw archive writer',
+    });
+    await archives.flush({ quietMs: 300 });
+
+    const lines = await objectLines('raw/');
+    expect([...lines].sort()).toEqual([...sentPayloads].sort());
+    expect(lines.some((line) => line.includes('"firmware":"tcu-4.2.1"'))).toBe(true);
+  });
+
+  // Holds once the engine writes nothing for a re-send whose row is already durable (issue 11).
+  it('adds no row to the warehouse or the archive when every reading is sent once more', async () => {
+    await waitUntil(async () => (await warehouseRows()).length >= 5, { what: '5 rows', timeoutMs: 60_000 });
+    const warehouseBefore = (await warehouseRows()).length;
+    const archiveBefore = (await archivedRows()).length;
+    const acknowledgedBefore = acknowledged;
+    const topic = pubsub.topic(config.topics.telemetry);
+
+    await Promise.all(validPayloads.map((text) => topic.publishMessage({ data: Buffer.from(text) })));
+    await waitUntil(() => acknowledged >= acknowledgedBefore + validPayloads.length, {
+      what: 'every re-sent message acknowledged',
+      timeoutMs: 60_000,
+    });
+
+    expect((await warehouseRows()).length).toBe(warehouseBefore);
+    expect((await archivedRows()).length).toBe(archiveBefore);
   });
 });

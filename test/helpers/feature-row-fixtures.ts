@@ -1,10 +1,35 @@
 // Feature rows for sink tests, built the way the pipeline builds them: buildFeatureRow from a
-// reading and a hand-made window snapshot (one aggregate per window: 1m, 5m, 15m, 1h).
+// reading of the shared telemetry generator and a hand-made window snapshot (one aggregate per
+// window: 1m, 5m, 15m, 1h).
 
+import { generateTelemetry } from '../../local/telemetry-generator.js';
 import { buildFeatureRow, type FeatureRow } from '../../shared/features/feature-row.js';
+import type { TelemetryReading } from '../../shared/telemetry/telemetry-reading.js';
 import type { WindowAggregate, WindowSnapshot } from '../../shared/windows/window-snapshot.js';
 
 const BASE_EVENT_MS = Date.UTC(2026, 2, 14, 9, 58, 0);
+const VEHICLES = 5;
+
+/** The generator's readings of five vehicles, one every 5 s each, in event order; grown on demand. */
+let pool: TelemetryReading[] = [];
+
+function poolReading(i: number): TelemetryReading {
+  if (i >= pool.length) {
+    const count = Math.max(2 * pool.length, i + 1, 1000);
+    pool = [];
+    // Each vehicle's stream is prefix-stable: a longer run starts with the same readings.
+    for (const arrival of generateTelemetry({
+      vehicles: VEHICLES,
+      ratePerVehicleHz: 0.2,
+      durationS: Math.ceil(count / VEHICLES) * 5 + 5,
+      startMs: BASE_EVENT_MS,
+      seed: 14,
+    })) {
+      pool.push(arrival.reading);
+    }
+  }
+  return pool[i]!;
+}
 
 function aggregate(count: number, speed: number, temp: number, distanceKm: number): WindowAggregate {
   return {
@@ -20,8 +45,9 @@ function aggregate(count: number, speed: number, temp: number, distanceKm: numbe
  * from 09:58 UTC, so a few hundred rows straddle the 09:00 / 10:00 hour partitions.
  */
 export function featureRowFixture(run: string, i: number, overrides: Partial<FeatureRow> = {}): FeatureRow {
-  const speed = 40 + (i % 50);
-  const temp = 88 + (i % 20);
+  const reading = poolReading(i);
+  const speed = reading.speed_kmh;
+  const temp = reading.engine_temp_c;
   const snapshot: WindowSnapshot = {
     status: i % 17 === 0 ? 'out_of_order' : 'in_order',
     fingerprint: i,
@@ -35,15 +61,13 @@ export function featureRowFixture(run: string, i: number, overrides: Partial<Fea
   };
   const row = buildFeatureRow(
     {
+      ...reading,
       event_id: `${run}:${i}`,
-      vehicle_id: `veh-${i % 5}`,
+      // One reading per second whatever the devices' phases: the hour boundary falls at row 120.
       event_ts_ms: BASE_EVENT_MS + i * 1000,
-      speed_kmh: speed,
-      engine_temp_c: temp,
-      gps_lat: 52.52 + i * 1e-4,
-      gps_lon: 13.405 - i * 1e-4,
-      fuel_level_pct: i % 3 === 0 ? null : 60 - (i % 40),
-      rpm: i % 4 === 0 ? null : 1500 + i,
+      // Nullable columns always get nulls, whichever sensors these five devices have.
+      fuel_level_pct: i % 3 === 0 ? null : reading.fuel_level_pct,
+      rpm: i % 4 === 0 ? null : reading.rpm,
     },
     snapshot,
   );

@@ -1,29 +1,40 @@
 import { randomUUID } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import type { BigQuery } from '@google-cloud/bigquery';
+import type { PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloudStorageSubscriptionWriter } from '../../local/cloud-storage-subscription-writer.js';
 import { BigQueryFeatureSink, createBigQueryClient } from '../../shared/adapters/bigquery-feature-sink.js';
 import { createStorageClient, GcsObjectStore } from '../../shared/adapters/gcs-object-store.js';
+import { featureRowMessages, PubSubFeatureRowSink } from '../../shared/adapters/pubsub-feature-row-sink.js';
+import { createPubSubClient, PubSubPublisher } from '../../shared/adapters/pubsub-publisher.js';
+import { archiveSubscriptions } from '../../shared/archive-subscriptions.js';
 import { FleetError } from '../../shared/errors.js';
 import { FEATURE_COLUMNS, type FeatureRow } from '../../shared/features/feature-row.js';
-import { GcsFeatureSink } from '../../shared/features/gcs-feature-sink.js';
 import { GroupCommitSink } from '../../shared/features/group-commit.js';
 import { featureRowFixture, featureRowFixtures } from '../helpers/feature-row-fixtures.js';
 import { localServers } from '../helpers/local-servers.js';
+import { waitUntil } from '../helpers/wait-until.js';
 
-// The official clients against the GCS and BigQuery stand-ins the global setup started. Every test
-// writes rows of its own run prefix; fixtures put them at 09:58-10:02 UTC, across two hour partitions.
+// The official clients against the BigQuery stand-in and the Pub/Sub emulator the global setup
+// started, and the feature-rows archive as the local Cloud Storage subscription writes it to the
+// GCS stand-in. Every test writes rows of its own run prefix.
 
 const suffix = randomUUID().replaceAll('-', '').slice(0, 10);
 const DATASET = `sinks_${suffix}`;
 const BUCKET = `feature-sinks-${suffix}`;
+const archive = archiveSubscriptions({
+  telemetry: `unused-${suffix}`,
+  featureRows: `feature-rows-${suffix}`,
+}).features;
 
 let storage: Storage;
 let bigqueryClient: BigQuery;
 let store: GcsObjectStore;
 let bigquery: BigQueryFeatureSink;
-let gcs: GcsFeatureSink;
+let pubsub: PubSub;
+let featureRows: PubSubFeatureRowSink;
+let archiveWriter: CloudStorageSubscriptionWriter;
 let projectId: string;
 
 beforeAll(async () => {
@@ -32,7 +43,6 @@ beforeAll(async () => {
   storage = createStorageClient({ projectId, storageEmulatorHost: servers.gcsStandinUrl });
   await storage.createBucket(BUCKET);
   store = new GcsObjectStore(storage, BUCKET);
-  gcs = new GcsFeatureSink(store);
   bigqueryClient = createBigQueryClient({
     projectId,
     bigquery: {
@@ -48,9 +58,20 @@ beforeAll(async () => {
     retry: { retries: 2, minTimeoutMs: 10, maxTimeoutMs: 50 },
   });
   await bigquery.ensureTable();
+  pubsub = createPubSubClient({ projectId, pubsubEmulatorHost: servers.pubsubEmulatorHost });
+  const [topic] = await pubsub.createTopic(archive.topic);
+  await topic.createSubscription(archive.subscription, { ackDeadlineSeconds: archive.ackDeadlineS });
+  featureRows = new PubSubFeatureRowSink(new PubSubPublisher(pubsub, { maxDelayMs: 0 }), archive.topic);
+  archiveWriter = new CloudStorageSubscriptionWriter({ pubsub, store, settings: archive });
+  archiveWriter.start();
 });
 
-const groupCommit = (maxRows: number) => new GroupCommitSink([bigquery, gcs], { maxRows, maxMs: 20 });
+afterAll(async () => {
+  await archiveWriter?.stop();
+  await pubsub?.close();
+});
+
+const groupCommit = (maxRows: number) => new GroupCommitSink([bigquery, featureRows], { maxRows, maxMs: 20 });
 
 /** event_id → number of copies in the BigQuery table, for one run's rows. */
 async function bigqueryCounts(run: string): Promise<Map<string, number>> {
@@ -79,19 +100,27 @@ async function bigqueryRows(run: string): Promise<FeatureRow[]> {
   });
 }
 
-/** Every feature object in the bucket that holds rows of this run, with its parsed rows. */
-async function gcsObjects(run: string): Promise<Array<{ name: string; rows: FeatureRow[] }>> {
+/** Waits until the archive writer has received `messages` more than `since`, then writes what it holds. */
+async function settleArchive(since = 0, messages = 0): Promise<void> {
+  await waitUntil(() => archiveWriter.stats().received >= since + messages, {
+    what: `${messages} feature-rows messages at the archive writer`,
+  });
+  await archiveWriter.flush();
+}
+
+/** Every archive object with its text, and the rows of this run (objects are by time, not by run). */
+async function archivedRows(
+  run: string,
+): Promise<{ objects: { name: string; text: string }[]; rows: FeatureRow[] }> {
   const objects = [];
-  for (const name of await store.list('features/')) {
-    const body = await store.get(name);
-    const text = gunzipSync(body!).toString('utf8');
-    const rows = text
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as FeatureRow);
-    if (rows.some((row) => row.event_id.startsWith(`${run}:`))) objects.push({ name, rows });
+  for (const name of await store.list(archive.filenamePrefix)) {
+    objects.push({ name, text: (await store.get(name))!.toString('utf8') });
   }
-  return objects;
+  const rows = objects
+    .flatMap((object) => object.text.split('\n'))
+    .map((line) => JSON.parse(line) as FeatureRow)
+    .filter((row) => row.event_id.startsWith(`${run}:`));
+  return { objects, rows };
 }
 
 const byEventId = (a: FeatureRow, b: FeatureRow) => (a.event_id < b.event_id ? -1 : 1);
@@ -127,62 +156,82 @@ describe('BigQueryFeatureSink.ensureTable', () => {
   });
 });
 
-describe('feature rows through GroupCommitSink([bigquery, gcs])', () => {
+describe('feature rows through GroupCommitSink([bigquery, feature-rows topic])', () => {
   const run = `land-${suffix}`;
   const rows = featureRowFixtures(run, 150);
 
-  it('land exactly once in BigQuery and in GCS, with the same contents', async () => {
+  it('land once in BigQuery and once in the archive, with the same contents, one message per flush', async () => {
     const group = groupCommit(50);
+    const before = archiveWriter.stats();
+
     await Promise.all(rows.map((row) => group.write([row])));
+    await settleArchive(before.received, group.stats().flushes);
 
     const counts = await bigqueryCounts(run);
     expect(counts.size).toBe(rows.length);
     expect([...counts.values()].every((copies) => copies === 1)).toBe(true);
-
-    const objects = await gcsObjects(run);
-    const gcsRows = objects.flatMap((object) => object.rows).sort(byEventId);
-    expect(gcsRows.map((row) => row.event_id)).toEqual(rows.map((row) => row.event_id).sort());
-    expect(gcsRows).toEqual([...rows].sort(byEventId));
     expect(await bigqueryRows(run)).toEqual([...rows].sort(byEventId));
-    for (const object of objects) {
-      expect(object.name).toMatch(/^features\/dt=2026-03-14\/hour=(09|10)\/part-[0-9a-f]{24}\.ndjson\.gz$/);
-      const hour = object.name.includes('hour=09') ? '09' : '10';
-      expect(object.rows.every((row) => row.event_ts.slice(11, 13) === hour)).toBe(true);
+
+    const archived = await archivedRows(run);
+    expect([...archived.rows].sort(byEventId)).toEqual([...rows].sort(byEventId));
+    expect(archiveWriter.stats().messages - before.messages).toBe(group.stats().flushes);
+    for (const object of archived.objects) {
+      expect(object.name).toMatch(/^features\/\d{4}-\d{2}-\d{2}\/\d{2}_\d{2}_\d{2}Z_[0-9a-f-]{36}\.ndjson$/);
+      // NDJSON in schema column order: the text format puts a newline between messages only.
+      for (const line of object.text.split('\n')) {
+        expect(Object.keys(JSON.parse(line))).toEqual(FEATURE_COLUMNS.map((c) => c.name));
+      }
     }
   });
 
-  it('change nothing when written again: BigQuery de-duplicates by insertId, GCS finds the same names', async () => {
-    const before = (await gcsObjects(run)).map((object) => object.name);
+  it('leave BigQuery unchanged when written again (insertId = event_id)', async () => {
     const group = groupCommit(50);
+    const before = archiveWriter.stats();
 
     await Promise.all(rows.map((row) => group.write([row])));
+    // Pub/Sub publishes are not idempotent: the engine never writes a durable row again.
+    await settleArchive(before.received, group.stats().flushes);
 
     expect([...(await bigqueryCounts(run)).values()].every((copies) => copies === 1)).toBe(true);
     expect((await bigqueryCounts(run)).size).toBe(rows.length);
-    expect((await gcsObjects(run)).map((object) => object.name)).toEqual(before);
-    const first = before[0]!;
-    const body = (await store.get(first))!;
-    expect(
-      await store.putIfAbsent(first, body, { contentType: 'application/x-ndjson', contentEncoding: 'gzip' }),
-    ).toBe('exists');
   });
 });
 
 describe('group commit under many concurrent writers', () => {
-  it('writes a few objects per flush, not one per row', async () => {
+  it('publishes one message per flush, not one per row, and the archive holds them in one object', async () => {
     const run = `burst-${suffix}`;
     const rows = featureRowFixtures(run, 300);
     const group = groupCommit(100);
+    const before = archiveWriter.stats();
 
     await Promise.all(rows.map((row) => group.write([row])));
+    await settleArchive(before.received, group.stats().flushes);
 
-    const { flushes } = group.stats();
-    const objects = await gcsObjects(run);
-    expect(flushes).toBeLessThanOrEqual(4);
-    // One object per hour partition a flush touches: the rows span two hours.
-    expect(objects.length).toBeLessThanOrEqual(flushes * 2);
-    expect(objects.flatMap((object) => object.rows)).toHaveLength(300);
+    const archived = await archivedRows(run);
+    const after = archiveWriter.stats();
+    expect(group.stats().flushes).toBeLessThanOrEqual(4);
+    expect(after.messages - before.messages).toBe(group.stats().flushes);
+    expect(after.objects - before.objects).toBe(1);
+    expect(archived.rows).toHaveLength(300);
     expect((await bigqueryCounts(run)).size).toBe(300);
+  });
+
+  it("splits a flush over Pub/Sub's message size limit into several messages, losing no row", async () => {
+    const run = `split-${suffix}`;
+    const rows = featureRowFixtures(run, 200);
+    const small = new PubSubFeatureRowSink(new PubSubPublisher(pubsub, { maxDelayMs: 0 }), archive.topic, {
+      maxMessageBytes: 64 * 1024,
+    });
+    const before = archiveWriter.stats();
+    const expected = featureRowMessages(rows, 64 * 1024).messages.length;
+
+    await small.write(rows);
+    await settleArchive(before.received, expected);
+
+    const archived = await archivedRows(run);
+    expect(expected).toBeGreaterThan(1);
+    expect(archiveWriter.stats().messages - before.messages).toBe(expected);
+    expect([...archived.rows].sort(byEventId)).toEqual([...rows].sort(byEventId));
   });
 });
 
@@ -257,21 +306,33 @@ describe('unreachable backends', () => {
       ),
       { dataset: DATASET, table: 'features' },
     );
+    const deadPubSub = createPubSubClient({ projectId, pubsubEmulatorHost: closedPort });
+    const deadTopic = new PubSubFeatureRowSink(
+      new PubSubPublisher(deadPubSub, { timeoutMs: 1000 }),
+      archive.topic,
+    );
     const rows = featureRowFixtures(`dead-${suffix}`, 2);
 
-    await expect(new GcsFeatureSink(deadStore).write(rows)).rejects.toMatchObject({
-      code: 'transient_sink',
-      transient: true,
-    });
-    await expect(deadBigQuery.write(rows)).rejects.toMatchObject({ code: 'transient_sink', transient: true });
+    try {
+      await expect(deadTopic.write(rows)).rejects.toMatchObject({ code: 'transient_sink', transient: true });
+      await expect(deadBigQuery.write(rows)).rejects.toMatchObject({
+        code: 'transient_sink',
+        transient: true,
+      });
+      await expect(
+        deadStore.putIfAbsent('late/x.json', Buffer.from('{}'), { contentType: 'application/json' }),
+      ).rejects.toMatchObject({ code: 'transient_sink', transient: true });
+    } finally {
+      await deadPubSub.close();
+    }
   });
 
   it('a missing bucket is a non-transient sink_rejected', async () => {
     const missing = new GcsObjectStore(storage, `missing-${suffix}`);
 
     await expect(
-      missing.putIfAbsent('features/x.ndjson.gz', Buffer.from('{}'), { contentType: 'application/x-ndjson' }),
+      missing.putIfAbsent('late/x.json', Buffer.from('{}'), { contentType: 'application/json' }),
     ).rejects.toMatchObject({ code: 'sink_rejected', transient: false });
-    expect(await store.get('features/no-such-object.ndjson.gz')).toBeNull();
+    expect(await store.get('late/no-such-object.json')).toBeNull();
   });
 });

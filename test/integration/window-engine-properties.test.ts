@@ -17,16 +17,20 @@ import { localServers } from '../helpers/local-servers.js';
 
 const LATENESS_MS = 120_000;
 const OPTIONS = { allowedLatenessMs: LATENESS_MS, vehicleIdleTtlS: 3600 };
+/** Long drives under a short lateness: entries are pruned, their room grows, tiles wrap. */
+const LONG_OPTIONS = { allowedLatenessMs: 20_000, vehicleIdleTtlS: 3600 };
 const T0 = Date.UTC(2026, 2, 1, 8, 0, 0);
 const FINEST_TILE_MS = WINDOWS[0]!.tileMs;
 
 let redis: Redis;
 let store: RedisWindowStore;
+let longStore: RedisWindowStore;
 let caseNumber = 0;
 
 beforeAll(async () => {
   redis = new Redis(localServers().redisUrl, { maxRetriesPerRequest: 1 });
   store = new RedisWindowStore(redis, OPTIONS);
+  longStore = new RedisWindowStore(redis, LONG_OPTIONS);
 });
 
 afterAll(async () => {
@@ -42,7 +46,7 @@ interface Sent {
 }
 
 /** A vehicle's drive: readings 0.3 s to 1.5 min apart (re-sent under the same or other ids), moving. */
-const vehicleReadings = (vehicle: string) =>
+const vehicleReadings = (vehicle: string, latenessMs = LATENESS_MS, maxLength = 60) =>
   fc
     .array(
       fc.record({
@@ -55,11 +59,11 @@ const vehicleReadings = (vehicle: string) =>
         temp: fc.integer({ min: 600, max: 1_200 }).map((v) => v / 10),
         dLat: fc.integer({ min: -30, max: 30 }),
         dLon: fc.integer({ min: -30, max: 30 }),
-        delayMs: fc.integer({ min: 0, max: LATENESS_MS - 1 }),
+        delayMs: fc.integer({ min: 0, max: latenessMs - 1 }),
         resend: fc.constantFrom('none', 'none', 'none', 'same', 'other-id', 'conflict'),
-        resendDelayMs: fc.integer({ min: 0, max: LATENESS_MS - 1 }),
+        resendDelayMs: fc.integer({ min: 0, max: latenessMs - 1 }),
       }),
-      { minLength: 1, maxLength: 60 },
+      { minLength: 1, maxLength },
     )
     .map((steps) => {
       const sent: Sent[] = [];
@@ -96,17 +100,22 @@ const vehicleReadings = (vehicle: string) =>
     });
 
 /** One to three vehicles; arrival = event time + delay (ties in generation order). */
-const fleetArrivals = fc.integer({ min: 1, max: 3 }).chain((vehicles) =>
-  fc
-    .tuple(...Array.from({ length: vehicles }, (_, v) => vehicleReadings(`v${v}`)))
-    .map((perVehicle) =>
-      perVehicle
-        .flat()
-        .map((sent, order) => ({ sent, order }))
-        .sort((a, b) => a.sent.reading.event_ts_ms + a.sent.delayMs - (b.sent.reading.event_ts_ms + b.sent.delayMs) || a.order - b.order)
-        .map(({ sent }) => sent),
-    ),
-);
+const fleetArrivals = (latenessMs = LATENESS_MS, maxLength = 60, maxVehicles = 3) =>
+  fc.integer({ min: 1, max: maxVehicles }).chain((vehicles) =>
+    fc
+      .tuple(...Array.from({ length: vehicles }, (_, v) => vehicleReadings(`v${v}`, latenessMs, maxLength)))
+      .map((perVehicle) =>
+        perVehicle
+          .flat()
+          .map((sent, order) => ({ sent, order }))
+          .sort(
+            (a, b) =>
+              a.sent.reading.event_ts_ms + a.sent.delayMs - (b.sent.reading.event_ts_ms + b.sent.delayMs) ||
+              a.order - b.order,
+          )
+          .map(({ sent }) => sent),
+      ),
+  );
 
 const instantKey = (vehicle: string, ts: number) => `${vehicle}@${ts}`;
 
@@ -115,48 +124,66 @@ function comparable(snapshot: WindowSnapshot | undefined): unknown {
   return snapshot?.windows;
 }
 
+/** Sends the arrivals one by one and checks every property; fresh vehicles per run. */
+async function checkArrivals(engine: RedisWindowStore, arrivals: readonly Sent[]): Promise<void> {
+  const prefix = `prop${caseNumber++}`;
+  const applied = new Map<string, { vehicle: string; eventId: string; reading: ReadingValues }[]>();
+  const appliedInstants = new Set<string>();
+  for (const sent of arrivals) {
+    const vehicle = `${prefix}-${sent.vehicle}`;
+    const nowMs = sent.reading.event_ts_ms + sent.delayMs;
+    const [result] = await engine.apply(vehicle, [{ eventId: sent.eventId, reading: sent.reading }], nowMs);
+    const key = instantKey(vehicle, sent.reading.event_ts_ms);
+    expect(result!.outcome).not.toBe('late');
+    if (result!.outcome !== 'new') {
+      expect(appliedInstants.has(key)).toBe(true);
+      continue;
+    }
+    expect(appliedInstants.has(key)).toBe(false);
+    appliedInstants.add(key);
+    const before = applied.get(vehicle) ?? [];
+    before.push({ vehicle, eventId: sent.eventId, reading: sent.reading });
+    applied.set(vehicle, before);
+    checkRowBounds(
+      result!.snapshot,
+      sent.reading.event_ts_ms,
+      before.map((a) => a.reading.event_ts_ms),
+    );
+  }
+  // Every distinct instant sent was applied once.
+  const sentInstants = new Set(
+    arrivals.map((s) => instantKey(`${prefix}-${s.vehicle}`, s.reading.event_ts_ms)),
+  );
+  expect(appliedInstants.size).toBe(sentInstants.size);
+
+  // The applied versions again, in event order, on fresh vehicles: the same final vectors.
+  for (const [vehicle, readings] of applied) {
+    const inOrder = [...readings].sort((a, b) => a.reading.event_ts_ms - b.reading.event_ts_ms);
+    const replayVehicle = `${vehicle}-ordered`;
+    for (const r of inOrder) {
+      const input: WindowInput = { eventId: r.eventId, reading: r.reading };
+      await engine.apply(replayVehicle, [input], r.reading.event_ts_ms);
+    }
+    const [shuffled, ordered] = await engine.latest([vehicle, replayVehicle]);
+    expect(comparable(shuffled?.snapshot)).toEqual(comparable(ordered?.snapshot));
+    expect(shuffled?.reading).toEqual(ordered?.reading);
+  }
+}
+
 describe('window engine properties (real Redis, real script)', () => {
   it('applies each reading once, keeps every row within its bounds and ends where event order ends', async () => {
     await fc.assert(
-      fc.asyncProperty(fleetArrivals, async (arrivals) => {
-        const prefix = `prop${caseNumber++}`;
-        const applied = new Map<string, { vehicle: string; eventId: string; reading: ReadingValues }[]>();
-        const appliedInstants = new Map<string, number>();
-        for (const sent of arrivals) {
-          const vehicle = `${prefix}-${sent.vehicle}`;
-          const nowMs = sent.reading.event_ts_ms + sent.delayMs;
-          const [result] = await store.apply(vehicle, [{ eventId: sent.eventId, reading: sent.reading }], nowMs);
-          const key = instantKey(vehicle, sent.reading.event_ts_ms);
-          expect(result!.outcome).not.toBe('late');
-          if (result!.outcome !== 'new') {
-            expect(appliedInstants.has(key)).toBe(true);
-            continue;
-          }
-          expect(appliedInstants.has(key)).toBe(false);
-          appliedInstants.set(key, 1);
-          const before = applied.get(vehicle) ?? [];
-          before.push({ vehicle, eventId: sent.eventId, reading: sent.reading });
-          applied.set(vehicle, before);
-          checkRowBounds(result!.snapshot, sent.reading.event_ts_ms, before.map((a) => a.reading.event_ts_ms));
-        }
-        // Every distinct instant sent was applied once.
-        const sentInstants = new Set(arrivals.map((s) => instantKey(`${prefix}-${s.vehicle}`, s.reading.event_ts_ms)));
-        expect(appliedInstants.size).toBe(sentInstants.size);
-
-        // The applied versions again, in event order, on fresh vehicles: the same final vectors.
-        for (const [vehicle, readings] of applied) {
-          const inOrder = [...readings].sort((a, b) => a.reading.event_ts_ms - b.reading.event_ts_ms);
-          const replayVehicle = `${vehicle}-ordered`;
-          for (const r of inOrder) {
-            const input: WindowInput = { eventId: r.eventId, reading: r.reading };
-            await store.apply(replayVehicle, [input], r.reading.event_ts_ms);
-          }
-          const [shuffled, ordered] = await store.latest([vehicle, replayVehicle]);
-          expect(comparable(shuffled?.snapshot)).toEqual(comparable(ordered?.snapshot));
-          expect(shuffled?.reading).toEqual(ordered?.reading);
-        }
-      }),
+      fc.asyncProperty(fleetArrivals(), (arrivals) => checkArrivals(store, arrivals)),
       { numRuns: 200 },
+    );
+  }, 240_000);
+
+  it('holds over long drives whose dedupe entries are pruned and regrown', async () => {
+    await fc.assert(
+      fc.asyncProperty(fleetArrivals(LONG_OPTIONS.allowedLatenessMs, 700, 1), (arrivals) =>
+        checkArrivals(longStore, arrivals),
+      ),
+      { numRuns: 25 },
     );
   }, 240_000);
 });

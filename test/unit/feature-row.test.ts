@@ -75,8 +75,9 @@ describe('buildFeatureRow', () => {
     }
   });
 
-  it('gives null statistics, count 0 and distance 0 for a window the reading did not reach', () => {
-    // An out-of-order reading older than the 1m ring: the store reports an empty 1m aggregate.
+  it('gives null statistics, count 0 and distance 0 for an empty window aggregate', () => {
+    // The store never returns one for a row (every row's windows hold its own reading), but the
+    // row stays well formed if a snapshot has one: null statistics, never 0 passed off as a mean.
     const empty = aggregate(0, {
       speed: { mean: 0, min: 0, max: 0, std: 0 },
       temp: { mean: 0, min: 0, max: 0, std: 0 },
@@ -118,11 +119,18 @@ describe('buildFeatureRow', () => {
   it.each([
     { status: 'in_order', late: false },
     { status: 'out_of_order', late: true },
-  ] as const)('sets late from the store status: $status -> late=$late', ({ status, late }) => {
-    expect(buildFeatureRow(reading, snapshot(status)).late).toBe(late);
-  });
+  ] as const)(
+    'sets late (applied out of event-time order, within the lateness) from the status: $status -> late=$late',
+    ({ status, late }) => {
+      expect(buildFeatureRow(reading, snapshot(status)).late).toBe(late);
+    },
+  );
 
-  it('refuses a snapshot without aggregates (a late reading has no row)', () => {
-    expect(() => buildFeatureRow(reading, { ...snapshot('late'), windows: [] })).toThrow(/window 1m/);
+  it('refuses a snapshot without an aggregate for every window', () => {
+    expect(() => buildFeatureRow(reading, { ...snapshot('in_order'), windows: [] })).toThrow(/window 1m/);
+    const threeWindows = snapshot('out_of_order').windows.slice(0, 3);
+    expect(() => buildFeatureRow(reading, { ...snapshot('out_of_order'), windows: threeWindows })).toThrow(
+      /window 1h/,
+    );
   });
 });
