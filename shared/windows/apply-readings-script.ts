@@ -12,7 +12,9 @@ function buildScript(): string {
     const coarser = WINDOWS[w]!;
     // An out-of-order row composes a window's current tile from the finer windows' tiles.
     if (coarser.tileMs % finer.tileMs !== 0 || coarser.lengthMs % coarser.tileMs !== 0) {
-      throw new Error(`window ${coarser.name}: tiles must nest (${finer.tileMs} ms into ${coarser.tileMs} ms)`);
+      throw new Error(
+        `window ${coarser.name}: tiles must nest (${finer.tileMs} ms into ${coarser.tileMs} ms)`,
+      );
     }
   }
   const table = WINDOWS.map((w) => `{ ${w.lengthMs}, ${w.tileMs} }`).join(', ');
