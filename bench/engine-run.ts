@@ -6,7 +6,10 @@ import { type FlushOptions, SimulatedDurableFlushes } from './durable-flush.js';
 import type { FleetReplay } from './fleet-generator.js';
 import { commandStats, readInfo, redisCpuSeconds } from './redis-info.js';
 
-/** One Redis command's share of a run (INFO commandstats). */
+/**
+ * One Redis command's share of a run (INFO commandstats). Commands a script runs are counted under
+ * their own name and again inside the script's time, so these do not add up.
+ */
 export interface RedisCommandCost {
   command: string;
   calls: number;
@@ -35,8 +38,6 @@ export interface EngineRunResult {
   markDurableCalls: number;
   /** Redis time inside the apply script per call (INFO commandstats: evalsha, eval, fcall). */
   scriptUsecPerCall: number;
-  /** Redis time in commands per reading (INFO commandstats, every command of the run). */
-  redisCommandUsecPerReading: number;
   /** Redis process CPU per reading (commands + networking + parsing), from INFO cpu. */
   redisCpuUsPerReading: number;
   /** This Node process's CPU per reading (engine, ioredis, the replay loop). */
@@ -132,7 +133,6 @@ export async function runEngine(fleet: FleetReplay, options: EngineRunOptions): 
       flushes: flushes.flushes,
       markDurableCalls: flushes.markDurableCalls,
       scriptUsecPerCall: scriptCalls > 0 ? scriptUsec / scriptCalls : Number.NaN,
-      redisCommandUsecPerReading: redisCommands.reduce((sum, c) => sum + c.usecPerReading, 0),
       redisCpuUsPerReading: (redisCpu * 1e6) / readings,
       nodeCpuUsPerReading: (nodeCpu.user + nodeCpu.system) / readings,
       redisCommands,

@@ -72,7 +72,7 @@ async function main(options: DevOptions): Promise<void> {
     pubsub,
     store: new GcsObjectStore(storage, config.featuresBucket),
     subscriptions: subscriptions.archives,
-    onError: (error) => log(`archive write failed, redelivered: ${(error as Error).message}`),
+    onError: (error) => log(`archive writer: ${(error as Error).message}`),
   });
   cleanups.push(() => archiveWriters.stop({ quietMs: 0 }));
   for (const f of functions)

@@ -40,7 +40,6 @@ export interface CloudStorageSubscriptionSettings {
 export const CLOUD_STORAGE_LIMITS = {
   minDurationS: 60,
   maxDurationS: 600,
-  defaultDurationS: 300,
   /** The reference says 1 KB; gcloud enforces 1000 B. */
   minBytes: 1000,
   maxBytes: 10 * 1024 ** 3,

@@ -15,6 +15,11 @@ const optionalString = z
   .trim()
   .transform((v) => (v === '' ? undefined : v))
   .optional();
+/** A fleet secret: unset, or at least 32 characters (hex or base64 of 16+ random bytes). */
+const fleetSecret = optionalString.refine(
+  (v) => v === undefined || v.length >= 32,
+  'must be at least 32 characters',
+);
 
 const ConfigSchema = z.object({
   GOOGLE_CLOUD_PROJECT: z
@@ -47,7 +52,43 @@ const ConfigSchema = z.object({
   MAX_MESSAGE_BYTES: positiveInt(256 * 1024),
   SINK_FLUSH_MAX_ROWS: positiveInt(500),
   SINK_FLUSH_MAX_MS: positiveInt(10),
+  /**
+   * Ingest gateway (functions/ingest-gateway). Device keys are HMAC-SHA256(fleet secret, device id).
+   * INGEST_FLEET_SECRET signs new keys; INGEST_FLEET_SECRET_PREVIOUS, while set, is accepted too (a
+   * rotation). In Google Cloud both come from Secret Manager (README "Ingest gateway").
+   */
+  INGEST_FLEET_SECRET: fleetSecret,
+  INGEST_FLEET_SECRET_PREVIOUS: fleetSecret,
+  /** Per-device token bucket, in readings: refill rate per second and capacity (>= MAX_BATCH_READINGS). */
+  INGEST_RATE_PER_S: z.coerce.number().positive().max(1_000_000).default(20),
+  INGEST_BURST: positiveInt(1000),
+  INGEST_MAX_BODY_BYTES: positiveInt(1024 * 1024),
+  /** A signed request's X-Timestamp may differ from the gateway's clock by this much. */
+  INGEST_SIGNATURE_MAX_SKEW_S: positiveInt(300),
+  /** Client-side Pub/Sub batching delay, and the bound on one publish (its retries included). */
+  INGEST_PUBLISH_MAX_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(5),
+  INGEST_PUBLISH_TIMEOUT_MS: positiveInt(10_000),
+  /** `?wait=true`: how long to wait for the feature function, and how often to look. */
+  INGEST_WAIT_TIMEOUT_MS: positiveInt(5_000),
+  INGEST_WAIT_POLL_MS: positiveInt(10),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** Model registry bucket (models/…); the features bucket when unset. */
+  MODELS_BUCKET: z.string().regex(bucketName, 'must be a GCS bucket name').optional(),
+  /** The prediction task: engine_temp_c above this within the horizon after a reading. */
+  OVERHEAT_THRESHOLD_C: z.coerce.number().min(-50).max(200).default(105),
+  OVERHEAT_HORIZON_S: z.coerce.number().int().positive().max(86_400).default(900),
+  /** Promotion gate: the challenger's holdout AUC must reach this (and not be worse than the champion's). */
+  MODEL_AUC_FLOOR: z.coerce.number().min(0).max(1).default(0.75),
+  /** Risk at or above which the model calls an overheat (precision and recall are reported there). */
+  MODEL_DECISION_THRESHOLD: z.coerce.number().gt(0).lt(1).default(0.5),
+  /** The last part of the data interval held out for evaluation. */
+  MODEL_HOLDOUT_FRACTION: z.coerce.number().gt(0).lt(1).default(0.2),
+  /** Training sets larger than this are sampled (every k-th reading of each vehicle). */
+  MODEL_MAX_TRAINING_ROWS: positiveInt(100_000),
+  /** Drift: population stability index above this on any key feature means drifted. */
+  DRIFT_PSI_THRESHOLD: z.coerce.number().positive().default(0.2),
+  /** Data-quality expectations (YAML); workflows/expectations.yaml of the deployed source when unset. */
+  EXPECTATIONS_FILE: optionalString,
 });
 
 export interface FleetConfig {
@@ -65,7 +106,30 @@ export interface FleetConfig {
   };
   limits: { maxBatchReadings: number; maxMessageBytes: number };
   sink: { flushMaxRows: number; flushMaxMs: number };
+  ingress: {
+    /** Accepted fleet secrets, the current one first; empty when unset (the gateway refuses to start). */
+    fleetSecrets: string[];
+    ratePerS: number;
+    burst: number;
+    maxBodyBytes: number;
+    signatureMaxSkewMs: number;
+    publishMaxDelayMs: number;
+    publishTimeoutMs: number;
+    waitTimeoutMs: number;
+    waitPollMs: number;
+  };
   logLevel: string;
+  model: {
+    bucket: string;
+    overheatThresholdC: number;
+    horizonMs: number;
+    aucFloor: number;
+    decisionThreshold: number;
+    holdoutFraction: number;
+    maxTrainingRows: number;
+    driftPsiThreshold: number;
+    expectationsFile: string | undefined;
+  };
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): FleetConfig {
@@ -101,6 +165,30 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     limits: { maxBatchReadings: c.MAX_BATCH_READINGS, maxMessageBytes: c.MAX_MESSAGE_BYTES },
     sink: { flushMaxRows: c.SINK_FLUSH_MAX_ROWS, flushMaxMs: c.SINK_FLUSH_MAX_MS },
+    ingress: {
+      fleetSecrets: [c.INGEST_FLEET_SECRET, c.INGEST_FLEET_SECRET_PREVIOUS].filter(
+        (secret): secret is string => secret !== undefined,
+      ),
+      ratePerS: c.INGEST_RATE_PER_S,
+      burst: c.INGEST_BURST,
+      maxBodyBytes: c.INGEST_MAX_BODY_BYTES,
+      signatureMaxSkewMs: c.INGEST_SIGNATURE_MAX_SKEW_S * 1000,
+      publishMaxDelayMs: c.INGEST_PUBLISH_MAX_DELAY_MS,
+      publishTimeoutMs: c.INGEST_PUBLISH_TIMEOUT_MS,
+      waitTimeoutMs: c.INGEST_WAIT_TIMEOUT_MS,
+      waitPollMs: c.INGEST_WAIT_POLL_MS,
+    },
     logLevel: c.LOG_LEVEL,
+    model: {
+      bucket: c.MODELS_BUCKET ?? c.FEATURES_BUCKET,
+      overheatThresholdC: c.OVERHEAT_THRESHOLD_C,
+      horizonMs: c.OVERHEAT_HORIZON_S * 1000,
+      aucFloor: c.MODEL_AUC_FLOOR,
+      decisionThreshold: c.MODEL_DECISION_THRESHOLD,
+      holdoutFraction: c.MODEL_HOLDOUT_FRACTION,
+      maxTrainingRows: c.MODEL_MAX_TRAINING_ROWS,
+      driftPsiThreshold: c.DRIFT_PSI_THRESHOLD,
+      expectationsFile: c.EXPECTATIONS_FILE,
+    },
   };
 }

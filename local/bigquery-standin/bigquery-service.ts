@@ -1,7 +1,7 @@
 /**
  * The BigQuery v2 operations the stand-in answers, in terms of API resources: validates requests,
  * applies BigQuery's semantics (404/409 rules, insertAll row errors and insertId de-duplication,
- * query jobs and paging) and delegates storage and SQL to the DuckDB `Warehouse`.
+ * logical views, query jobs and paging) and delegates storage and SQL to the DuckDB `Warehouse`.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import {
@@ -16,7 +16,7 @@ import { InsertIdWindow } from './insert-id-window.js';
 import { type InsertFieldError, insertRowChecker, type StoredValue } from './insert-row-check.js';
 import { decodePageToken, encodePageToken, type QueryJob, QueryJobs } from './query-jobs.js';
 import { bindQueryParameters } from './query-parameters.js';
-import { QueryRewriteError, rewriteBigQuerySql } from './query-rewrite.js';
+import { QueryRewriteError, type RewrittenQuery, rewriteBigQuerySql } from './query-rewrite.js';
 import { assertDatasetId, assertJobId, assertProjectId, assertTableId } from './resource-ids.js';
 import {
   describeResultColumns,
@@ -33,7 +33,14 @@ import {
   normalizeTimePartitioning,
   schemaResource,
 } from './table-schema.js';
-import type { DatasetRecord, TableRecord, Warehouse } from './warehouse.js';
+import {
+  type DatasetRecord,
+  isView,
+  type TableOrViewRecord,
+  type TableRecord,
+  type ViewRecord,
+  type Warehouse,
+} from './warehouse.js';
 
 export interface BigQueryServiceOptions {
   defaultProjectId?: string;
@@ -109,6 +116,15 @@ const UNSUPPORTED_QUERY_OPTIONS = [
   'continuous',
   'destinationEncryptionConfiguration',
 ] as const;
+
+/** `#legacySQL`/`#standardSQL` at the start of the text overrides the flag; the API defaults to legacy. */
+function isLegacySql(sql: string, useLegacySql: unknown): boolean {
+  const dialectPrefix = /^\s*#(standardSQL|legacySQL)\b/i.exec(sql)?.[1]?.toLowerCase();
+  return dialectPrefix ? dialectPrefix === 'legacysql' : useLegacySql !== false;
+}
+
+/** Fields of a ViewDefinition the stand-in implements; any other one is refused (501). */
+const SUPPORTED_VIEW_FIELDS = new Set(['query', 'useLegacySql']);
 
 interface QueryRun {
   fields: ResultField[];
@@ -233,16 +249,21 @@ export class BigQueryService {
 
   // --------------------------------------------------------------------------------------- tables
 
-  private tableResource(record: TableRecord, numRows: number): Json {
+  /** A table's or a view's resource; a view stores no rows (numRows 0) and carries its definition. */
+  private tableResource(record: TableOrViewRecord, numRows: number): Json {
     const { projectId, datasetId, tableId } = record;
     const resource = {
       kind: 'bigquery#table',
       id: `${projectId}:${datasetId}.${tableId}`,
       selfLink: `${this.options.baseUrl()}/bigquery/v2/projects/${projectId}/datasets/${datasetId}/tables/${tableId}`,
       tableReference: { projectId, datasetId, tableId },
-      schema: schemaResource(record.columns),
-      ...(record.timePartitioning ? { timePartitioning: record.timePartitioning } : {}),
-      ...(record.clustering ? { clustering: record.clustering } : {}),
+      ...(isView(record)
+        ? { schema: { fields: record.fields }, view: record.view }
+        : {
+            schema: schemaResource(record.columns),
+            ...(record.timePartitioning ? { timePartitioning: record.timePartitioning } : {}),
+            ...(record.clustering ? { clustering: record.clustering } : {}),
+          }),
       ...(record.description !== undefined ? { description: record.description } : {}),
       ...(record.friendlyName !== undefined ? { friendlyName: record.friendlyName } : {}),
       ...(record.labels !== undefined ? { labels: record.labels } : {}),
@@ -252,17 +273,33 @@ export class BigQueryService {
       numRows: String(numRows),
       creationTime: record.creationTime,
       lastModifiedTime: record.lastModifiedTime,
-      type: 'TABLE',
+      type: isView(record) ? 'VIEW' : 'TABLE',
       location: record.location,
     };
     return { ...resource, etag: etag(resource) };
   }
 
-  private async requireTable(projectId: string, datasetId: string, tableId: string): Promise<TableRecord> {
+  private async requireTable(
+    projectId: string,
+    datasetId: string,
+    tableId: string,
+  ): Promise<TableOrViewRecord> {
     await this.requireDataset(projectId, datasetId);
     assertTableId(tableId);
     const record = await this.warehouse.getTable(datasetId, tableId);
     if (!record || record.tableId !== tableId) throw notFound(`Table ${projectId}:${datasetId}.${tableId}`);
+    return record;
+  }
+
+  /** A table that stores rows; a view is refused with `viewError` (400 invalid), as BigQuery does. */
+  private async requireStoredTable(
+    projectId: string,
+    datasetId: string,
+    tableId: string,
+    viewError: string,
+  ): Promise<TableRecord> {
+    const record = await this.requireTable(projectId, datasetId, tableId);
+    if (isView(record)) throw invalid(viewError);
     return record;
   }
 
@@ -278,12 +315,7 @@ export class BigQueryService {
       throw invalid('tableReference does not match the dataset in the request path');
     }
     assertTableId(tableId);
-    for (const feature of [
-      'view',
-      'materializedView',
-      'externalDataConfiguration',
-      'rangePartitioning',
-    ] as const) {
+    for (const feature of ['materializedView', 'externalDataConfiguration', 'rangePartitioning'] as const) {
       if (body[feature] !== undefined) throw notImplemented(`Table option ${feature}`);
     }
     const existing = await this.warehouse.getTable(datasetId, tableId);
@@ -294,6 +326,7 @@ export class BigQueryService {
           : ` (table names are case-insensitive here; ${existing.tableId} exists)`;
       throw alreadyExists(`Table ${projectId}:${datasetId}.${tableId}${clash}`);
     }
+    if (body.view !== undefined) return this.insertView(dataset, tableId, body);
     const columns = normalizeSchema(body.schema);
     const now = String(Date.now());
     const record: TableRecord = {
@@ -315,9 +348,80 @@ export class BigQueryService {
     return this.tableResource(record, 0);
   }
 
+  /**
+   * tables.insert of a logical view: GoogleSQL only, no query parameters, every table named with
+   * its dataset (a view has no default dataset). The query is rewritten and described now, so a
+   * view that cannot run is refused at creation, and its result columns become the view's schema.
+   */
+  private async insertView(dataset: DatasetRecord, tableId: string, body: Json): Promise<Json> {
+    const { projectId, datasetId } = dataset;
+    const definition = asRecord(body.view);
+    for (const key of Object.keys(definition)) {
+      if (!SUPPORTED_VIEW_FIELDS.has(key)) throw notImplemented(`View option ${key}`);
+    }
+    const query = definition.query;
+    if (typeof query !== 'string' || query.trim() === '')
+      throw invalid('Required parameter is missing: view.query');
+    if (isLegacySql(query, definition.useLegacySql)) {
+      throw notImplemented(
+        'A legacy SQL view (set view.useLegacySql: false; the API defaults to legacy SQL when it is not set)',
+      );
+    }
+    if (body.schema !== undefined) throw notImplemented('A view with schema (column descriptions)');
+    for (const option of ['timePartitioning', 'clustering'] as const) {
+      if (body[option] !== undefined) throw invalid(`${option} cannot be set on a view.`);
+    }
+    let rewritten: RewrittenQuery;
+    let fields: ResultField[];
+    try {
+      rewritten = this.rewrite(projectId, query);
+      if (rewritten.namedParameters.length > 0 || rewritten.positionalParameterCount > 0) {
+        throw invalid('Query parameters cannot be used in a view definition.');
+      }
+      const output = await this.warehouse.describe(rewritten.sql, { mode: 'none' }, undefined);
+      fields = describeResultColumns(output.names, output.types);
+      fields.forEach((field, index) => {
+        if (field.name !== output.names[index]) {
+          throw invalid(`A view's columns must be named, but column ${index + 1} has no name.`);
+        }
+      });
+    } catch (error) {
+      // A query error in a view definition is an invalid table, not a failed query job.
+      if (error instanceof BigQueryApiError && error.reason === 'invalidQuery') {
+        throw invalid(error.message);
+      }
+      throw error;
+    }
+    const seen = new Set<string>();
+    for (const field of fields) {
+      const key = field.name.toLowerCase();
+      if (seen.has(key)) {
+        throw invalid(
+          `Duplicate column names in the result are not supported. Found duplicate(s): ${field.name}`,
+        );
+      }
+      seen.add(key);
+    }
+    const now = String(Date.now());
+    const record: ViewRecord = {
+      projectId,
+      datasetId,
+      tableId,
+      location: dataset.location,
+      view: { query, useLegacySql: false },
+      fields,
+      creationTime: now,
+      lastModifiedTime: now,
+      ...descriptiveFields(body),
+      ...(body.expirationTime !== undefined ? { expirationTime: String(body.expirationTime) } : {}),
+    };
+    await this.warehouse.createView(record, rewritten.sql);
+    return this.tableResource(record, 0);
+  }
+
   async getTable(projectId: string, datasetId: string, tableId: string): Promise<Json> {
     const record = await this.requireTable(projectId, datasetId, tableId);
-    return this.tableResource(record, await this.warehouse.countRows(record));
+    return this.tableResource(record, isView(record) ? 0 : await this.warehouse.countRows(record));
   }
 
   async deleteTable(projectId: string, datasetId: string, tableId: string): Promise<void> {
@@ -334,9 +438,13 @@ export class BigQueryService {
       kind: 'bigquery#table',
       id: `${projectId}:${datasetId}.${record.tableId}`,
       tableReference: { projectId, datasetId, tableId: record.tableId },
-      type: 'TABLE',
-      ...(record.timePartitioning ? { timePartitioning: record.timePartitioning } : {}),
-      ...(record.clustering ? { clustering: record.clustering } : {}),
+      ...(isView(record)
+        ? { type: 'VIEW', view: { useLegacySql: false } }
+        : {
+            type: 'TABLE',
+            ...(record.timePartitioning ? { timePartitioning: record.timePartitioning } : {}),
+            ...(record.clustering ? { clustering: record.clustering } : {}),
+          }),
       ...(record.labels !== undefined ? { labels: record.labels } : {}),
       creationTime: record.creationTime,
     }));
@@ -368,7 +476,12 @@ export class BigQueryService {
     tableId: string,
     body: Json,
   ): Promise<Json> {
-    const record = await this.requireTable(projectId, datasetId, tableId);
+    const record = await this.requireStoredTable(
+      projectId,
+      datasetId,
+      tableId,
+      'Cannot add rows to a table of type VIEW.',
+    );
     if (body.templateSuffix !== undefined) throw notImplemented('insertAll with templateSuffix');
     const rows = body.rows;
     if (!Array.isArray(rows) || rows.length === 0) throw invalid('No rows present in the request.');
@@ -419,7 +532,12 @@ export class BigQueryService {
     tableId: string,
     query: URLSearchParams,
   ): Promise<Json> {
-    const record = await this.requireTable(projectId, datasetId, tableId);
+    const record = await this.requireStoredTable(
+      projectId,
+      datasetId,
+      tableId,
+      'Cannot list a table of type VIEW.',
+    );
     const total = await this.warehouse.countRows(record);
     const { offset, limit } = pageWindow(query, total);
     const fields = tableResultFields(record.columns);
@@ -453,9 +571,7 @@ export class BigQueryService {
   private checkQueryConfiguration(config: Json): string {
     const sql = config.query;
     if (typeof sql !== 'string' || sql.trim() === '') throw invalid('Required parameter is missing: query');
-    const dialectPrefix = /^\s*#(standardSQL|legacySQL)\b/i.exec(sql)?.[1]?.toLowerCase();
-    const legacy = dialectPrefix ? dialectPrefix === 'legacysql' : config.useLegacySql !== false;
-    if (legacy) {
+    if (isLegacySql(sql, config.useLegacySql)) {
       throw invalidQuery(
         'Legacy SQL is not supported by the BigQuery stand-in: set useLegacySql: false (the API defaults to legacy SQL when it is not set)',
       );
@@ -477,14 +593,7 @@ export class BigQueryService {
       if (!datasetId) throw invalid('defaultDataset.datasetId is required');
       defaultDatasetId = (await this.requireDataset(datasetProject, datasetId)).datasetId;
     }
-    const projectIds = [projectId, ...(this.options.defaultProjectId ? [this.options.defaultProjectId] : [])];
-    let rewritten: ReturnType<typeof rewriteBigQuerySql>;
-    try {
-      rewritten = rewriteBigQuerySql(sql, { projectIds });
-    } catch (error) {
-      if (error instanceof QueryRewriteError) throw invalidQuery(error.message, { cause: error });
-      throw error;
-    }
+    const rewritten = this.rewrite(projectId, sql);
     const bindings = bindQueryParameters(config, rewritten);
     const output = dryRun
       ? await this.warehouse.describe(rewritten.sql, bindings, defaultDatasetId)
@@ -494,6 +603,17 @@ export class BigQueryService {
       row.map((value, index) => encodeResultValue(fields[index] as ResultField, value)),
     );
     return { fields, rows };
+  }
+
+  /** GoogleSQL → DuckDB; tables may be named in `projectId` or the stand-in's default project. */
+  private rewrite(projectId: string, sql: string): RewrittenQuery {
+    const projectIds = [projectId, ...(this.options.defaultProjectId ? [this.options.defaultProjectId] : [])];
+    try {
+      return rewriteBigQuerySql(sql, { projectIds });
+    } catch (error) {
+      if (error instanceof QueryRewriteError) throw invalidQuery(error.message, { cause: error });
+      throw error;
+    }
   }
 
   private newJob(

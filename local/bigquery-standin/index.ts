@@ -11,6 +11,10 @@
  *   (DuckDB DECIMAL(38,9)), BOOL/BOOLEAN, TIMESTAMP (TIMESTAMPTZ in UTC), DATE, DATETIME, JSON;
  *   modes NULLABLE/REQUIRED; `timePartitioning` and `clustering` validated and kept as metadata;
  *   get (with numRows), list, delete.
+ * - logical views: tables.insert with `view: { query, useLegacySql: false }` (GoogleSQL; legacy SQL
+ *   views answer 501), one DuckDB view over the rewritten query, with the query's result columns
+ *   as the view's schema; get/list report `type: 'VIEW'`; queries read views like tables;
+ *   tabledata.list and insertAll on a view fail with 400 `invalid`, as in BigQuery; delete drops it.
  * - tabledata.insertAll with BigQuery's per-row errors (`invalid` with the field as `location`,
  *   `stopped` for valid rows when another row is invalid and `skipInvalidRows` is false),
  *   `ignoreUnknownValues`, and insertId de-duplication within `insertIdWindowMs`
@@ -24,9 +28,10 @@
  * Not supported (clear 4xx/501 errors, never a silently different answer): legacy SQL, DML, DDL
  * and scripting, arrays/structs (REPEATED and RECORD fields, UNNEST, ARRAY, STRUCT), BYTES, TIME,
  * GEOGRAPHY, BIGNUMERIC and parameterized column types, load/copy/extract jobs and uploads,
- * destination tables, sessions, table/dataset patch and update, views, range partitioning,
- * templateSuffix, IAM, routines and models, wildcard tables, INFORMATION_SCHEMA, functions outside
- * the rewrite's allowlist. Partitioning is not enforced (no _PARTITIONTIME pseudo-column, no
+ * destination tables, sessions, table/dataset patch and update, materialized views, view options
+ * other than the query (UDF resources, privacy policy), view column descriptions, range
+ * partitioning, templateSuffix, IAM, routines and models, wildcard tables, INFORMATION_SCHEMA,
+ * functions outside the rewrite's allowlist. Partitioning is not enforced (no _PARTITIONTIME pseudo-column, no
  * requirePartitionFilter check, no expiration), and dataset/table names are case-insensitive in
  * DuckDB, so two ids differing only in case clash (409). Known dialect differences are listed in
  * README.md.

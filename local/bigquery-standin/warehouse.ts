@@ -1,6 +1,7 @@
 /**
- * The DuckDB side of the stand-in: one schema per dataset, one table per table, resource metadata
- * (schema modes, partitioning, clustering, times) as JSON in the private `_bq_standin` schema.
+ * The DuckDB side of the stand-in: one schema per dataset, one table per table, one DuckDB view per
+ * logical view, resource metadata (schema modes, partitioning, clustering, view definitions, times)
+ * as JSON in the private `_bq_standin` schema.
  * Every statement runs on one connection, one at a time: metadata changes are transactional and
  * per-query settings (search_path for the default dataset) cannot leak between requests.
  */
@@ -22,6 +23,7 @@ import { BigQueryApiError, invalidQuery, notFound } from './api-error.js';
 import { NUMERIC_SCALE, type StoredValue } from './insert-row-check.js';
 import type { ParameterBindings } from './query-parameters.js';
 import { quoteIdentifier } from './resource-ids.js';
+import type { ResultField } from './result-encoding.js';
 import {
   type Clustering,
   type ColumnSpec,
@@ -43,14 +45,12 @@ export interface DatasetRecord {
   defaultTableExpirationMs?: string;
 }
 
-export interface TableRecord {
+/** What tables and views share: BigQuery lists both as tables of one dataset. */
+interface TableCommon {
   projectId: string;
   datasetId: string;
   tableId: string;
   location: string;
-  columns: ColumnSpec[];
-  timePartitioning?: TimePartitioning;
-  clustering?: Clustering;
   creationTime: string;
   lastModifiedTime: string;
   description?: string;
@@ -58,6 +58,25 @@ export interface TableRecord {
   labels?: Record<string, string>;
   expirationTime?: string;
 }
+
+/** A table that stores rows (type TABLE). */
+export interface TableRecord extends TableCommon {
+  columns: ColumnSpec[];
+  timePartitioning?: TimePartitioning;
+  clustering?: Clustering;
+}
+
+/** A logical view (type VIEW): a DuckDB view over the rewritten query. */
+export interface ViewRecord extends TableCommon {
+  /** As the client sent it (GoogleSQL), reported back by tables.get. */
+  view: { query: string; useLegacySql: false };
+  /** The query's result columns when the view was created: BigQuery keeps a view's schema from then. */
+  fields: ResultField[];
+}
+
+export type TableOrViewRecord = TableRecord | ViewRecord;
+
+export const isView = (record: TableOrViewRecord): record is ViewRecord => 'view' in record;
 
 export interface QueryOutput {
   names: string[];
@@ -251,24 +270,24 @@ export class Warehouse {
 
   // --------------------------------------------------------------------------------------- tables
 
-  getTable(datasetId: string, tableId: string): Promise<TableRecord | undefined> {
+  getTable(datasetId: string, tableId: string): Promise<TableOrViewRecord | undefined> {
     return this.exclusive(async (connection) => {
       const reader = await connection.runAndReadAll(
         `SELECT resource FROM ${META_SCHEMA}.tables WHERE dataset_key = $1 AND table_key = $2`,
         [datasetId.toLowerCase(), tableId.toLowerCase()],
       );
       const row = reader.getRows()[0];
-      return row ? (JSON.parse(String(row[0])) as TableRecord) : undefined;
+      return row ? (JSON.parse(String(row[0])) as TableOrViewRecord) : undefined;
     });
   }
 
-  listTables(datasetId: string): Promise<TableRecord[]> {
+  listTables(datasetId: string): Promise<TableOrViewRecord[]> {
     return this.exclusive(async (connection) => {
       const reader = await connection.runAndReadAll(
         `SELECT resource FROM ${META_SCHEMA}.tables WHERE dataset_key = $1 ORDER BY table_key`,
         [datasetId.toLowerCase()],
       );
-      return reader.getRows().map(([resource]) => JSON.parse(String(resource)) as TableRecord);
+      return reader.getRows().map(([resource]) => JSON.parse(String(resource)) as TableOrViewRecord);
     });
   }
 
@@ -279,19 +298,40 @@ export class Warehouse {
         await connection.run(
           `CREATE TABLE ${this.tableSql(record)} (${columnDefinitionsSql(record.columns)})`,
         );
-        await connection.run(`INSERT INTO ${META_SCHEMA}.tables VALUES ($1, $2, $3)`, [
-          record.datasetId.toLowerCase(),
-          record.tableId.toLowerCase(),
-          JSON.stringify(record),
-        ]);
+        await this.insertTableMetadata(connection, record);
       }),
     );
   }
 
-  deleteTable(record: TableRecord): Promise<void> {
+  /**
+   * `sql` is one rewritten SELECT without parameters whose table names are all qualified (it was
+   * described with no default dataset), so the DuckDB view reads the same tables whoever queries it.
+   */
+  createView(record: ViewRecord, sql: string): Promise<void> {
     return this.exclusive((connection) =>
       this.transaction(connection, async () => {
-        await connection.run(`DROP TABLE ${this.tableSql(record)}`);
+        try {
+          await connection.run(`CREATE VIEW ${this.tableSql(record)} AS ${sql}`);
+        } catch (error) {
+          throw this.queryError(error);
+        }
+        await this.insertTableMetadata(connection, record);
+      }),
+    );
+  }
+
+  private async insertTableMetadata(connection: DuckDBConnection, record: TableOrViewRecord): Promise<void> {
+    await connection.run(`INSERT INTO ${META_SCHEMA}.tables VALUES ($1, $2, $3)`, [
+      record.datasetId.toLowerCase(),
+      record.tableId.toLowerCase(),
+      JSON.stringify(record),
+    ]);
+  }
+
+  deleteTable(record: TableOrViewRecord): Promise<void> {
+    return this.exclusive((connection) =>
+      this.transaction(connection, async () => {
+        await connection.run(`DROP ${isView(record) ? 'VIEW' : 'TABLE'} ${this.tableSql(record)}`);
         await connection.run(`DELETE FROM ${META_SCHEMA}.tables WHERE dataset_key = $1 AND table_key = $2`, [
           record.datasetId.toLowerCase(),
           record.tableId.toLowerCase(),

@@ -1,4 +1,10 @@
-import { BigQuery, type BigQueryOptions, type InsertRow, type TableField } from '@google-cloud/bigquery';
+import {
+  BigQuery,
+  type BigQueryOptions,
+  type Dataset,
+  type InsertRow,
+  type TableField,
+} from '@google-cloud/bigquery';
 import pRetry, { AbortError } from 'p-retry';
 import type { FleetConfig } from '../config.js';
 import { FleetError } from '../errors.js';
@@ -43,7 +49,8 @@ interface RowFailure {
 
 /**
  * Feature rows streamed into BigQuery with `insertId = event_id` (best-effort de-duplication of
- * re-sent rows by BigQuery; the features table is also safe to de-duplicate by event_id).
+ * re-sent rows by BigQuery). A reading's identity is (vehicle_id, event_ts), not event_id: readers
+ * use the `<table>_by_identity` view (identityViewSql), which keeps one row per identity.
  *
  * `write` resolves when every row is inserted. A partial failure retries only the rows that can
  * succeed; rows BigQuery calls invalid end the call with a non-transient `sink_rejected` naming
@@ -68,38 +75,61 @@ export class BigQueryFeatureSink implements FeatureSink {
     return `${this.#options.dataset}.${this.#options.table}`;
   }
 
+  /** `dataset.<table>_by_identity`: the view training sets and users read. */
+  get identityViewRef(): string {
+    return `${this.#options.dataset}.${identityViewId(this.#options.table)}`;
+  }
+
   /**
-   * Creates the dataset and the features table when missing: schema from FEATURE_COLUMNS, daily
-   * partitions on event_ts, clustered by vehicle_id. Safe to call from many instances at once
-   * (409 from a concurrent creator is success). An existing table is left as it is.
+   * Creates the dataset, the features table and its identity view (identityViewSql) when missing:
+   * schema from FEATURE_COLUMNS, daily partitions on event_ts, clustered by vehicle_id. Safe to
+   * call from many instances at once (409 from a concurrent creator is success). An existing table
+   * or view is left as it is.
    */
   async ensureTable(): Promise<void> {
-    const { dataset: datasetId, table: tableId, location, partitionExpirationDays } = this.#options;
+    const { dataset: datasetId, table: tableId, location } = this.#options;
     const dataset = this.#client.dataset(datasetId, location === undefined ? {} : { location });
     try {
       const [datasetExists] = await dataset.exists();
       if (!datasetExists)
         await ignoreAlreadyExists(dataset.create(location === undefined ? {} : { location }));
-      const table = dataset.table(tableId);
-      const [tableExists] = await table.exists();
-      if (tableExists) return;
+      const [tableExists] = await dataset.table(tableId).exists();
+      if (!tableExists) await this.#createTable(dataset);
+      const viewId = identityViewId(tableId);
+      const [viewExists] = await dataset.table(viewId).exists();
+      if (viewExists) return;
+      const projectId = await this.#client.getProjectId();
       await ignoreAlreadyExists(
-        dataset.createTable(tableId, {
-          description: 'Rolling-window feature rows, one per applied telemetry reading (fleet-features).',
-          schema: { fields: featureTableFields() },
-          timePartitioning: {
-            type: 'DAY',
-            field: 'event_ts',
-            ...(partitionExpirationDays === undefined
-              ? {}
-              : { expirationMs: String(Math.round(partitionExpirationDays * 86_400_000)) }),
+        dataset.createTable(viewId, {
+          description:
+            'Feature rows, one per reading identity (vehicle_id, event_ts): the first processed copy (fleet-features).',
+          view: {
+            query: identityViewSql({ projectId, dataset: datasetId, table: tableId }),
+            useLegacySql: false,
           },
-          clustering: { fields: ['vehicle_id'] },
         }),
       );
     } catch (error) {
       throw toSinkError(error, `BigQuery ${this.tableRef}: ensureTable failed`, { table: this.tableRef });
     }
+  }
+
+  async #createTable(dataset: Dataset): Promise<void> {
+    const { table: tableId, partitionExpirationDays } = this.#options;
+    await ignoreAlreadyExists(
+      dataset.createTable(tableId, {
+        description: 'Rolling-window feature rows, one per applied telemetry reading (fleet-features).',
+        schema: { fields: featureTableFields() },
+        timePartitioning: {
+          type: 'DAY',
+          field: 'event_ts',
+          ...(partitionExpirationDays === undefined
+            ? {}
+            : { expirationMs: String(Math.round(partitionExpirationDays * 86_400_000)) }),
+        },
+        clustering: { fields: ['vehicle_id'] },
+      }),
+    );
   }
 
   async write(rows: readonly FeatureRow[]): Promise<void> {
@@ -180,6 +210,42 @@ export class BigQueryFeatureSink implements FeatureSink {
     }
     return rejected;
   }
+}
+
+/** The identity view's table id: `features` → `features_by_identity`. */
+export function identityViewId(table: string): string {
+  return `${table}_by_identity`;
+}
+
+const DATASET_OR_TABLE_ID = /^[A-Za-z_][A-Za-z0-9_]{0,1023}$/;
+/** Project ids, also domain-scoped ones (`example.com:project`). */
+const PROJECT_ID = /^(?:[a-z0-9.-]+:)?[a-z][a-z0-9-]{4,61}[a-z0-9]$/;
+
+/**
+ * GoogleSQL of the identity view: one row per reading identity (vehicle_id, event_ts in ms), the
+ * first processed copy (processed_ts, then event_id). A reading is written twice only in rare
+ * cases (a retry after a failed write, a vehicle state that expired, a crash); this is what
+ * training sets and users read. Runs unchanged on BigQuery and on the local stand-in.
+ */
+export function identityViewSql(source: { projectId: string; dataset: string; table: string }): string {
+  const { projectId, dataset, table } = source;
+  if (!PROJECT_ID.test(projectId) || !DATASET_OR_TABLE_ID.test(dataset) || !DATASET_OR_TABLE_ID.test(table)) {
+    throw new FleetError(
+      'invalid_identifier',
+      `Not a BigQuery table path: ${projectId}.${dataset}.${table}`,
+      {
+        metadata: { projectId, dataset, table },
+      },
+    );
+  }
+  return [
+    'SELECT * EXCEPT (identity_rank)',
+    'FROM (',
+    '  SELECT *, ROW_NUMBER() OVER (PARTITION BY vehicle_id, event_ts ORDER BY processed_ts, event_id) AS identity_rank',
+    `  FROM \`${projectId}.${dataset}.${table}\``,
+    ')',
+    'WHERE identity_rank = 1',
+  ].join('\n');
 }
 
 /** FEATURE_COLUMNS as BigQuery table fields. */

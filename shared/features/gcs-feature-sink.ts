@@ -12,6 +12,11 @@ export const FEATURES_PREFIX = 'features/';
 const CONTENT_TYPE = 'application/x-ndjson';
 
 /**
+ * @deprecated Not on the product path any more: each flush now publishes to the feature-rows topic
+ * (shared/adapters/pubsub-feature-row-sink.ts) and GCS gets the rows from that topic's Cloud
+ * Storage subscription (shared/archive-subscriptions.ts), in objects of minutes, not one per flush.
+ * Kept only while bench/sink-bench.ts still measures it; delete with that reference.
+ *
  * Feature rows as gzip NDJSON objects, one object per event-time hour per `write` call (so a
  * group-committed flush of hundreds of rows is one or two objects, never one per row):
  *

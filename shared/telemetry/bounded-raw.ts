@@ -5,7 +5,7 @@
  * it is small and shallow, and otherwise a prefix of its JSON text, computed without recursion.
  */
 
-/** A value kept whole serializes to at most this many JSON characters. */
+/** A value kept whole serializes to at most this many JSON characters (at most 48 KB of UTF-8). */
 export const RAW_MAX_CHARS = 16 * 1024;
 /**
  * A value kept whole nests at most this deep (a scalar is depth 0, `{}` depth 1). Twice what a
@@ -132,9 +132,12 @@ export function boundRaw(value: unknown): BoundedRaw {
     : { raw: json.text.slice(0, RAW_PREVIEW_CHARS), rawTruncated: true };
 }
 
-/** Text that is not a decoded value (undecodable bytes, malformed JSON): whole when short, else its start. */
+/**
+ * Text that is not a decoded value (undecodable bytes, malformed JSON): whole when short, else its
+ * start. Short is measured as JSON, since escapes grow control characters six times.
+ */
 export function boundText(text: string): BoundedRaw {
-  return text.length <= RAW_MAX_CHARS
+  return boundedJson(text, { maxChars: RAW_MAX_CHARS, maxDepth: 0 }).complete
     ? { raw: text, rawTruncated: false }
     : { raw: text.slice(0, RAW_PREVIEW_CHARS), rawTruncated: true };
 }

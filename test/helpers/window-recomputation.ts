@@ -1,14 +1,28 @@
-// An offline recomputation of the tiled rolling windows with SQL in DuckDB (in memory), independent
-// of the Redis script: from nothing but the arrivals in order, it re-derives identity (first arrival
-// wins), head and lateness per vehicle, GPS segments, tile membership and aggregates of every row,
-// and the ideal exact windows [t - length, t] over the same readings. The parity test compares the
-// engine's rows with it.
+// An offline recomputation of the rolling windows with SQL in DuckDB (in memory), independent of the
+// Redis script. From nothing but the arrivals in order it re-derives identity, head and lateness per
+// vehicle, the GPS segments between consecutive applied readings, and the row of every applied
+// reading; and, from the whole applied set, each vehicle's windows at its newest event time.
 //
-// Tile membership (window-spec.ts): the row of an applied reading at t aggregates every reading of
-// its vehicle applied up to and including it whose tile lies in [tile(head) - n + 1, tile(t)], with
-// head the newest event time applied so far and n the ring size. Rather than joining every pair of
-// readings (0.4 billion pairs for the 1h window), each tile's running aggregate in arrival order is
-// kept, and each row reads the state of each tile in its range as of its own arrival (ASOF join).
+// Semantics (window-spec.ts, DESIGN.md "Semantics that must hold"):
+// - identity is (vehicle, event time in ms); the first arrival of an identity is the reading. It is
+//   late (never applied) when older than the vehicle's newest applied event time minus the allowed
+//   lateness; a later arrival of an applied identity is a duplicate (same values) or a conflict
+//   (other values); a later arrival of a late identity is late again (no dedupe mark);
+// - the row of an applied reading at t holds, per window of length `len` and tile `T`, every reading
+//   applied up to and including it with event time in [floor(t / T) * T - len, end of t's 10 s tile);
+// - distance is the sum of the segments between consecutive applied readings in event order, each
+//   counted where it starts: a row sums the segments, as they are when it is applied, that start in
+//   its window's range.
+//
+// Rather than joining every pair of readings, each tile's running aggregate in arrival order is kept
+// (readings, and every change to the length of a segment starting in it: a new segment from the
+// head, or an out-of-order reading splitting the segment it falls into), and each row reads the
+// state of each tile of its range as of its own arrival (ASOF join): whole tiles of the window
+// before t's tile, then 10 s tiles up to t's own.
+//
+// Independently of the tiles, per row the documented bounds are recomputed from exact event-time
+// ranges over the readings applied so far: at least those in [t - len, t], at most those in
+// [t - len - T + 1 ms, end of t's 10 s tile).
 
 import {
   DOUBLE,
@@ -28,50 +42,69 @@ export interface RecomputedWindow {
 
 export interface ArrivalRecord {
   seq: number;
-  /** The arrival's processing time (processed_ts of its row if it is the first of its event_id). */
+  /** The arrival's processing time (processed_ts of its row if it is the first of its identity). */
   nowMs: number;
   reading: TelemetryReading;
 }
 
-export type RecomputedStatus = 'in_order' | 'out_of_order' | 'late';
-
-/** Expected row values for one applied reading, window columns named as in FeatureRow. */
-export type ExpectedColumns = Record<string, number | null>;
-
-export interface Recomputation {
-  /** Per first arrival of an event_id that was applied: status, processed time and window columns. */
-  applied: Map<
-    string,
-    { status: Exclude<RecomputedStatus, 'late'>; processedTsMs: number; columns: ExpectedColumns }
-  >;
-  /** event_ids whose first arrival was beyond the allowed lateness. */
-  late: Set<string>;
-  /** Later arrivals of an event_id with exactly the first's values, by status of the first. */
-  exactReSends: { applied: number; late: number; eventIds: Set<string> };
-  conflicts: number;
-  /** Readings whose own tile had left the head's ring of some window (count 0 there). */
-  outsideRing: Record<string, number>;
-  ideal: IdealComparison;
+/** A reading's identity: its vehicle and its instant. */
+export function identityOf(vehicleId: string, eventTsMs: number): string {
+  return `${vehicleId}@${eventTsMs}`;
 }
 
-export interface IdealComparison {
-  perWindow: Record<
-    string,
-    {
-      /** In-order rows where ideal count <= tiled count <= count over [t - length - tile + 1 ms, t] fails. */
-      boundViolations: number;
-      /** In-order rows: the most readings a tiled window held beyond the exact one, and what that did to the means and distance. */
-      maxExtraReadings: number;
-      maxSpeedMeanDiff: number;
-      /** Typical sizes: the mean number of extra readings, the 99th percentile of |speed mean diff|. */
-      meanExtraReadings: number;
-      p99SpeedMeanDiff: number;
-      maxTempMeanDiff: number;
-      maxDistanceDiffKm: number;
-      /** Out-of-order rows: largest |tiled - exact| count (they can miss tiles that left the ring). */
-      maxCountDiffOutOfOrder: number;
-    }
-  >;
+/** Expected row values, window columns named as in FeatureRow. */
+export type ExpectedColumns = Record<string, number | null>;
+
+export interface WindowBounds {
+  /** Readings applied up to this one in [t - len, t]: the row holds at least these. */
+  atLeast: number;
+  /** Readings applied up to this one in [t - len - T + 1 ms, end of t's 10 s tile): at most these. */
+  atMost: number;
+  /** Mean speed over the exact window [t - len, t], to measure what the far edge's extra tile does. */
+  exactSpeedMean: number;
+}
+
+export interface RecomputedRow {
+  /** The first arrival's event_id (a duplicate's row carries it too). */
+  eventId: string;
+  status: 'in_order' | 'out_of_order';
+  processedTsMs: number;
+  /** How far behind the vehicle's newest event time the reading was applied (0 in order). */
+  behindHeadMs: number;
+  columns: ExpectedColumns;
+  bounds: Record<string, WindowBounds>;
+}
+
+export interface RecomputedFinal {
+  /** The newest applied reading (first version): its event_id and event time. */
+  eventId: string;
+  eventTsMs: number;
+  /** The windows at the newest event time over every applied reading (stats unrounded). */
+  columns: ExpectedColumns;
+  /** Per window: readings in [newest - len, newest] and in [newest - len - T + 1 ms, newest]. */
+  bounds: Record<string, { atLeast: number; atMost: number }>;
+}
+
+export interface Recomputation {
+  /** Per applied identity (identityOf), its row. */
+  rows: Map<string, RecomputedRow>;
+  /** Identities whose first arrival was beyond the allowed lateness. */
+  late: Set<string>;
+  /** What each arrival is, counted: every arrival is exactly one of these. */
+  outcomes: { applied: number; duplicates: number; conflicts: number; late: number };
+  /** Later arrivals of an identity, in arrival order. */
+  reSends: ReSend[];
+  /** Per vehicle id, its windows once every reading is in. */
+  finals: Map<string, RecomputedFinal>;
+}
+
+export interface ReSend {
+  seq: number;
+  /** The arrival that was the reading (its first). */
+  firstSeq: number;
+  outcome: 'duplicate' | 'conflict' | 'late';
+  /** Older than the vehicle's newest event time minus the lateness when it arrived. */
+  beyondLateness: boolean;
 }
 
 const STATS = ['mean', 'min', 'max', 'std'] as const;
@@ -84,18 +117,17 @@ export async function recomputeWindows(
   const instance = await DuckDBInstance.create(':memory:');
   const db = await instance.connect();
   try {
-    await load(db, arrivals, windows);
-    await db.run(recomputationSql(allowedLatenessMs));
+    const vehicleIds = await load(db, arrivals, windows);
+    await db.run(classificationSql(allowedLatenessMs));
+    await db.run(tiledRowsSql());
+    await db.run(boundsSql(windows, allowedLatenessMs));
+    await db.run(finalsSql());
     return {
-      applied: await expectedRows(db, windows),
-      late: new Set(
-        (
-          await db.runAndReadAll(`SELECT event_id FROM classified WHERE status = 'late'`)
-        ).getColumnsJS()[0] as string[],
-      ),
-      ...(await reSends(db)),
-      outsideRing: await outsideRing(db, windows),
-      ideal: await idealComparison(db, windows),
+      rows: await expectedRows(db, windows, vehicleIds),
+      late: await lateIdentities(db, vehicleIds),
+      outcomes: await outcomes(db),
+      reSends: await reSends(db),
+      finals: await expectedFinals(db, windows, vehicleIds),
     };
   } finally {
     db.closeSync();
@@ -103,18 +135,24 @@ export async function recomputeWindows(
   }
 }
 
+/** Loads the arrivals and window specs; returns the vehicle ids by their number in the tables. */
 async function load(
   db: DuckDBConnection,
   arrivals: readonly ArrivalRecord[],
   windows: readonly RecomputedWindow[],
-) {
+): Promise<string[]> {
+  const finest = Math.min(...windows.map((w) => w.tileMs));
   await db.run(`
-    CREATE TABLE window_specs (w INTEGER, name VARCHAR, length_ms BIGINT, tile_ms BIGINT);
+    CREATE TABLE window_specs (w INTEGER, name VARCHAR, length_ms BIGINT, tile_ms BIGINT, span BIGINT, fine_ms BIGINT);
     CREATE TABLE arrivals_raw (
       seq INTEGER, now_ms DOUBLE, vehicle INTEGER, event_id VARCHAR, t DOUBLE,
       sp DOUBLE, tp DOUBLE, lat DOUBLE, lon DOUBLE, fuel DOUBLE, rpm DOUBLE
     );`);
-  const windowRows = windows.map((w, i) => `(${i}, '${w.name}', ${w.lengthMs}, ${w.tileMs})`).join(', ');
+  // w = 0 must be the finest window: its tiles (10 s) compose the near edge of every window.
+  if (windows[0]!.tileMs !== finest) throw new Error('the first window must have the finest tiles');
+  const windowRows = windows
+    .map((w, i) => `(${i}, '${w.name}', ${w.lengthMs}, ${w.tileMs}, ${w.lengthMs / w.tileMs}, ${finest})`)
+    .join(', ');
   await db.run(`INSERT INTO window_specs VALUES ${windowRows}`);
   const appender = await db.createAppender('arrivals_raw');
   // Vehicles by number: the ids are opaque here, and integer keys make the joins cheaper.
@@ -141,9 +179,11 @@ async function load(
     appender.appendDataChunk(chunk);
   }
   appender.closeSync();
+  return [...vehicles.keys()];
 }
 
-function recomputationSql(allowedLatenessMs: number): string {
+function classificationSql(allowedLatenessMs: number): string {
+  const L = allowedLatenessMs;
   return `
     -- NULL in, NULL out (least() would skip a NULL argument).
     CREATE MACRO clamp_to_one(x) AS CASE WHEN x > 1 THEN 1 ELSE x END;
@@ -157,86 +197,218 @@ function recomputationSql(allowedLatenessMs: number): string {
 
     CREATE TABLE arrivals AS SELECT * REPLACE (t::BIGINT AS t) FROM arrivals_raw;
 
-    -- One reading, one identity: the first arrival of a (vehicle, event_id) is the reading.
-    CREATE TABLE firsts AS
-      SELECT * EXCLUDE (nth) FROM (
-        SELECT *, row_number() OVER (PARTITION BY vehicle, event_id ORDER BY seq) AS nth FROM arrivals
-      ) WHERE nth = 1;
-
-    CREATE TABLE re_sends AS
-      SELECT r.seq, r.event_id, r.vehicle, f.seq AS first_seq,
-        r.t = f.t AND r.sp = f.sp AND r.tp = f.tp AND r.lat = f.lat AND r.lon = f.lon
-          AND r.fuel IS NOT DISTINCT FROM f.fuel AND r.rpm IS NOT DISTINCT FROM f.rpm AS exact
-      FROM arrivals r JOIN firsts f USING (vehicle, event_id)
-      WHERE r.seq > f.seq;
-
-    -- head_before: newest event time of the vehicle before this reading. The max may run over late
-    -- readings too: each is older than the head of its time, so it never raises the max.
-    CREATE TABLE classified AS
+    -- head_before: the newest event time among the vehicle's earlier arrivals. Every arrival is
+    -- applied, or a re-send of an earlier one, or older than the head (late): only applied ones can
+    -- be newer than the head, so this is the newest applied event time.
+    CREATE TABLE judged AS
       SELECT *,
-        CASE WHEN head_before IS NULL OR t >= head_before THEN 'in_order'
-             WHEN t < head_before - ${allowedLatenessMs} THEN 'late'
+        max(t) OVER (PARTITION BY vehicle ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS head_before,
+        row_number() OVER (PARTITION BY vehicle, t ORDER BY seq) AS nth
+      FROM arrivals;
+
+    -- One reading, one identity: the first arrival of (vehicle, t). Its status: in order when newer
+    -- than the head (t equal to the head would be a re-send), late when older than head - lateness.
+    CREATE TABLE firsts AS
+      SELECT * EXCLUDE (nth),
+        CASE WHEN head_before IS NULL OR t > head_before THEN 'in_order'
+             WHEN t < head_before - ${L} THEN 'late'
              ELSE 'out_of_order' END AS status
-      FROM (
-        SELECT *, max(t) OVER (PARTITION BY vehicle ORDER BY seq
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS head_before
-        FROM firsts
-      );
+      FROM judged WHERE nth = 1;
 
-    -- Applied readings; an in-order one travelled from the previous in-order (head) position.
+    -- Later arrivals of an identity: a duplicate (same values, whatever the event_id) or a conflict
+    -- of an applied reading; late again if the first was late (a late reading leaves no mark).
+    CREATE TABLE re_sends AS
+      SELECT r.seq, f.seq AS first_seq, r.t < r.head_before - ${L} AS beyond_lateness,
+        CASE WHEN f.status = 'late' THEN 'late'
+             WHEN r.sp = f.sp AND r.tp = f.tp AND r.lat = f.lat AND r.lon = f.lon
+               AND r.fuel IS NOT DISTINCT FROM f.fuel AND r.rpm IS NOT DISTINCT FROM f.rpm THEN 'duplicate'
+             ELSE 'conflict' END AS outcome
+      FROM judged r JOIN firsts f USING (vehicle, t)
+      WHERE r.nth > 1;
+
     CREATE TABLE applied AS
-      SELECT seq, now_ms, vehicle, event_id, t, sp, tp, status, head_before,
-        greatest(t, coalesce(head_before, t)) AS head_after,
-        CASE WHEN status = 'in_order'
-             THEN coalesce(haversine_km(lag(lat) OVER path, lag(lon) OVER path, lat, lon), 0)
-             ELSE 0 END AS seg
-      FROM classified
-      WHERE status <> 'late'
-      WINDOW path AS (PARTITION BY vehicle, status = 'in_order' ORDER BY seq);
+      SELECT seq, now_ms, vehicle, event_id, t, sp, tp, lat, lon, status, head_before
+      FROM firsts WHERE status <> 'late';
 
-    CREATE TABLE placed AS
-      SELECT a.seq, a.vehicle, a.sp, a.tp, a.seg, w.w, w.n, a.t // w.tile_ms AS tid, a.head_after // w.tile_ms AS htid
-      FROM applied a CROSS JOIN (SELECT w, tile_ms, length_ms // tile_ms + 1 AS n FROM window_specs) w;
+    -- Neighbours of an out-of-order reading x among the readings applied before it, in event order:
+    -- p (the newest before t) and n (the oldest after t; there is one, the head). A reading applied
+    -- after x is newer than (head at x) - lateness > t - lateness, so those at or before t - lateness
+    -- were all applied before x: the nearest of them comes from an ASOF join, the rest from readings
+    -- in (t - lateness, head], matched through one-minute buckets of event time.
+    CREATE TABLE out_of_order AS SELECT * FROM applied WHERE status = 'out_of_order';
+    CREATE TABLE near AS
+      SELECT x.seq,
+        max(j.t) FILTER (WHERE j.t < x.t) AS p_near,
+        min(j.t) FILTER (WHERE j.t > x.t) AS n_t
+      FROM (SELECT seq, vehicle, t, head_before, unnest(range((t - ${L}) // 60000, head_before // 60000 + 1)) AS bucket
+            FROM out_of_order) x
+        JOIN (SELECT *, t // 60000 AS bucket FROM applied) j
+          ON j.vehicle = x.vehicle AND j.bucket = x.bucket
+      WHERE j.seq < x.seq AND j.t > x.t - ${L} AND j.t <= x.head_before
+      GROUP BY x.seq;
+    CREATE TABLE neighbours AS
+      SELECT x.seq, x.vehicle, x.t, x.lat, x.lon, coalesce(nr.p_near, far.t) AS p_t, nr.n_t
+      FROM out_of_order x JOIN near nr USING (seq)
+        ASOF LEFT JOIN applied far ON far.vehicle = x.vehicle AND x.t - ${L} >= far.t;
 
-    -- Every state a tile goes through, in arrival order. (A reading whose tile is already behind
-    -- its head's ring is in here too, harmlessly: no later row's range reaches back to its tile.)
+    -- Every change to the length of the segments, placed at the event time where its segment starts:
+    -- an in-order reading adds the segment from the head; an out-of-order one x adds x -> n and turns
+    -- p -> n into p -> x.
+    CREATE TABLE segment_changes AS
+      SELECT x.vehicle, x.seq, p.t, haversine_km(p.lat, p.lon, x.lat, x.lon) AS d
+      FROM applied x JOIN applied p ON p.vehicle = x.vehicle AND p.t = x.head_before
+      WHERE x.status = 'in_order'
+      UNION ALL
+      SELECT nb.vehicle, nb.seq, nb.t, haversine_km(nb.lat, nb.lon, n.lat, n.lon)
+      FROM neighbours nb JOIN applied n ON n.vehicle = nb.vehicle AND n.t = nb.n_t
+      UNION ALL
+      SELECT nb.vehicle, nb.seq, p.t,
+        haversine_km(p.lat, p.lon, nb.lat, nb.lon) - haversine_km(p.lat, p.lon, n.lat, n.lon)
+      FROM neighbours nb
+        JOIN applied p ON p.vehicle = nb.vehicle AND p.t = nb.p_t
+        JOIN applied n ON n.vehicle = nb.vehicle AND n.t = nb.n_t;
+  `;
+}
+
+function tiledRowsSql(): string {
+  return `
+    -- What happens to a tile, in arrival order: readings (sp, tp) and segment changes (d).
+    CREATE TABLE tile_events AS
+      SELECT vehicle, seq, t, sp, tp, 0.0 AS d FROM applied
+      UNION ALL
+      SELECT vehicle, seq, t, NULL, NULL, d FROM segment_changes;
+
+    -- Every state each tile of each window goes through, one step per arrival that changed it.
     CREATE TABLE tile_history AS
-      SELECT vehicle, w, tid, seq,
-        count(*) OVER grow AS cnt,
-        sum(sp) OVER grow AS sp_sum, sum(sp * sp) OVER grow AS sp_sq,
-        min(sp) OVER grow AS sp_min, max(sp) OVER grow AS sp_max,
-        sum(tp) OVER grow AS tp_sum, sum(tp * tp) OVER grow AS tp_sq,
-        min(tp) OVER grow AS tp_min, max(tp) OVER grow AS tp_max,
-        sum(seg) OVER grow AS dist
-      FROM placed
-      WINDOW grow AS (PARTITION BY vehicle, w, tid ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
+      SELECT vehicle, w, tile, seq,
+        sum(cnt) OVER grow AS cnt,
+        sum(sp_sum) OVER grow AS sp_sum, sum(sp_sq) OVER grow AS sp_sq,
+        min(sp_min) OVER grow AS sp_min, max(sp_max) OVER grow AS sp_max,
+        sum(tp_sum) OVER grow AS tp_sum, sum(tp_sq) OVER grow AS tp_sq,
+        min(tp_min) OVER grow AS tp_min, max(tp_max) OVER grow AS tp_max,
+        sum(dist) OVER grow AS dist
+      FROM (
+        SELECT e.vehicle, s.w, e.t // s.tile_ms AS tile, e.seq,
+          count(e.sp) AS cnt, sum(e.sp) AS sp_sum, sum(e.sp * e.sp) AS sp_sq, min(e.sp) AS sp_min, max(e.sp) AS sp_max,
+          sum(e.tp) AS tp_sum, sum(e.tp * e.tp) AS tp_sq, min(e.tp) AS tp_min, max(e.tp) AS tp_max,
+          sum(e.d) AS dist
+        FROM tile_events e CROSS JOIN window_specs s
+        GROUP BY e.vehicle, s.w, tile, e.seq
+      )
+      WINDOW grow AS (PARTITION BY vehicle, w, tile ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
 
-    -- Each row reads the tiles [tile(head) - n + 1, tile(t)] (none when its own tile has already
-    -- left the head's ring), each as it stood when the row's reading arrived.
+    -- The tiles each row reads: its window's whole tiles before t's tile, then the finest (10 s)
+    -- tiles from the start of t's tile up to t's own.
+    CREATE TABLE row_tiles AS
+      SELECT a.seq, a.vehicle, s.w, s.w AS tile_w,
+        unnest(range(a.t // s.tile_ms - s.span, a.t // s.tile_ms)) AS tile
+      FROM applied a CROSS JOIN window_specs s
+      UNION ALL
+      SELECT a.seq, a.vehicle, s.w, 0 AS tile_w,
+        unnest(range(a.t // s.tile_ms * s.tile_ms // s.fine_ms, a.t // s.fine_ms + 1)) AS tile
+      FROM applied a CROSS JOIN window_specs s;
+
     CREATE TABLE tiled AS
       SELECT r.seq, r.w,
         sum(h.cnt)::INTEGER AS cnt,
         sum(h.sp_sum) AS sp_sum, sum(h.sp_sq) AS sp_sq, min(h.sp_min) AS sp_min, max(h.sp_max) AS sp_max,
         sum(h.tp_sum) AS tp_sum, sum(h.tp_sq) AS tp_sq, min(h.tp_min) AS tp_min, max(h.tp_max) AS tp_max,
         sum(h.dist) AS dist
-      FROM (SELECT seq, vehicle, w, unnest(range(htid - n + 1, tid + 1)) AS tile FROM placed) r
-        ASOF JOIN tile_history h ON r.vehicle = h.vehicle AND r.w = h.w AND r.tile = h.tid AND r.seq >= h.seq
+      FROM row_tiles r
+        ASOF JOIN tile_history h ON r.vehicle = h.vehicle AND r.tile_w = h.w AND r.tile = h.tile AND r.seq >= h.seq
       GROUP BY r.seq, r.w;
 
     CREATE TABLE expected AS
-      SELECT p.seq, p.w, p.tid <= p.htid - p.n AS outside_ring,
+      SELECT a.seq, s.w,
         coalesce(x.cnt, 0) AS cnt,
-        x.sp_sum / x.cnt AS sp_mean, x.sp_min, x.sp_max,
-        pop_std(x.cnt, x.sp_sum, x.sp_sq) AS sp_std,
-        x.tp_sum / x.cnt AS tp_mean, x.tp_min, x.tp_max,
-        pop_std(x.cnt, x.tp_sum, x.tp_sq) AS tp_std,
+        x.sp_sum / x.cnt AS sp_mean, x.sp_min, x.sp_max, pop_std(x.cnt, x.sp_sum, x.sp_sq) AS sp_std,
+        x.tp_sum / x.cnt AS tp_mean, x.tp_min, x.tp_max, pop_std(x.cnt, x.tp_sum, x.tp_sq) AS tp_std,
         coalesce(x.dist, 0) AS dist
-      FROM placed p LEFT JOIN tiled x USING (seq, w);
+      FROM applied a CROSS JOIN window_specs s LEFT JOIN tiled x ON x.seq = a.seq AND x.w = s.w;
   `;
 }
 
-async function expectedRows(db: DuckDBConnection, windows: readonly RecomputedWindow[]) {
-  const select = windows.flatMap((w, i) => [
+/**
+ * The documented bounds per row, from exact event-time ranges: a RANGE frame over every applied
+ * reading of the vehicle, minus those applied after the row (newer than head - lateness, so within
+ * the lateness before t), plus those applied before it after t in its 10 s tile.
+ */
+function boundsSql(windows: readonly RecomputedWindow[], allowedLatenessMs: number): string {
+  const L = allowedLatenessMs;
+  const finest = Math.min(...windows.map((w) => w.tileMs));
+  const frames = windows.flatMap((w, i) => [
+    `lo_${i} AS (PARTITION BY vehicle ORDER BY t RANGE BETWEEN ${w.lengthMs} PRECEDING AND CURRENT ROW)`,
+    `hi_${i} AS (PARTITION BY vehicle ORDER BY t RANGE BETWEEN ${w.lengthMs + w.tileMs - 1} PRECEDING AND CURRENT ROW)`,
+  ]);
+  const everything = windows.flatMap((_, i) => [
+    `count(*) OVER lo_${i} AS lo_cnt_${i}`,
+    `sum(sp) OVER lo_${i} AS lo_sp_${i}`,
+    `count(*) OVER hi_${i} AS hi_cnt_${i}`,
+  ]);
+  const later = windows.flatMap((w, i) => [
+    `count(*) FILTER (WHERE j.t >= i.t - ${w.lengthMs}) AS lo_cnt_${i}`,
+    `coalesce(sum(j.sp) FILTER (WHERE j.t >= i.t - ${w.lengthMs}), 0) AS lo_sp_${i}`,
+    `count(*) FILTER (WHERE j.t >= i.t - ${w.lengthMs + w.tileMs - 1}) AS hi_cnt_${i}`,
+  ]);
+  const bounds = windows.flatMap((_, i) => [
+    `e.lo_cnt_${i} - coalesce(l.lo_cnt_${i}, 0) AS at_least_${i}`,
+    `e.hi_cnt_${i} - coalesce(l.hi_cnt_${i}, 0) + coalesce(n.ahead, 0) AS at_most_${i}`,
+    `(e.lo_sp_${i} - coalesce(l.lo_sp_${i}, 0)) / (e.lo_cnt_${i} - coalesce(l.lo_cnt_${i}, 0)) AS exact_sp_mean_${i}`,
+  ]);
+  return `
+    CREATE TABLE bounds AS
+    WITH everything AS (
+      SELECT seq, ${everything.join(', ')} FROM applied WINDOW ${frames.join(', ')}
+    ), later AS (
+      SELECT i.seq, ${later.join(', ')}
+      FROM (SELECT seq, vehicle, t, unnest(range((t - ${L}) // 60000, t // 60000 + 1)) AS bucket FROM applied) i
+        JOIN (SELECT seq, vehicle, t, sp, t // 60000 AS bucket FROM applied) j
+          ON j.vehicle = i.vehicle AND j.bucket = i.bucket
+      WHERE j.seq > i.seq AND j.t BETWEEN i.t - ${L} AND i.t
+      GROUP BY i.seq
+    ), near_edge AS (
+      SELECT i.seq, count(*) AS ahead
+      FROM (SELECT seq, vehicle, t, t // ${finest} AS tile FROM applied) i
+        JOIN (SELECT seq, vehicle, t, t // ${finest} AS tile FROM applied) j
+          ON j.vehicle = i.vehicle AND j.tile = i.tile
+      WHERE j.seq < i.seq AND j.t > i.t
+      GROUP BY i.seq
+    )
+    SELECT seq, ${bounds.join(', ')}
+    FROM everything e LEFT JOIN later l USING (seq) LEFT JOIN near_edge n USING (seq);
+  `;
+}
+
+function finalsSql(): string {
+  return `
+    -- Once every reading is in: each vehicle's windows at its newest event time, over all applied
+    -- readings; segments between consecutive readings in event order, counted where they start.
+    CREATE TABLE newest AS SELECT vehicle, max(t) AS head FROM applied GROUP BY vehicle;
+    CREATE TABLE segments AS
+      SELECT vehicle, t, sp, tp,
+        haversine_km(lat, lon, lead(lat) OVER ev, lead(lon) OVER ev) AS seg
+      FROM applied WINDOW ev AS (PARTITION BY vehicle ORDER BY t);
+    CREATE TABLE final_windows AS
+      SELECT n.vehicle, s.w, n.head,
+        count(*) FILTER (WHERE g.t >= n.head // s.tile_ms * s.tile_ms - s.length_ms)::INTEGER AS cnt,
+        avg(g.sp) FILTER (WHERE g.t >= n.head // s.tile_ms * s.tile_ms - s.length_ms) AS sp_mean,
+        min(g.sp) FILTER (WHERE g.t >= n.head // s.tile_ms * s.tile_ms - s.length_ms) AS sp_min,
+        max(g.sp) FILTER (WHERE g.t >= n.head // s.tile_ms * s.tile_ms - s.length_ms) AS sp_max,
+        stddev_pop(g.sp) FILTER (WHERE g.t >= n.head // s.tile_ms * s.tile_ms - s.length_ms) AS sp_std,
+        avg(g.tp) FILTER (WHERE g.t >= n.head // s.tile_ms * s.tile_ms - s.length_ms) AS tp_mean,
+        min(g.tp) FILTER (WHERE g.t >= n.head // s.tile_ms * s.tile_ms - s.length_ms) AS tp_min,
+        max(g.tp) FILTER (WHERE g.t >= n.head // s.tile_ms * s.tile_ms - s.length_ms) AS tp_max,
+        stddev_pop(g.tp) FILTER (WHERE g.t >= n.head // s.tile_ms * s.tile_ms - s.length_ms) AS tp_std,
+        coalesce(sum(g.seg) FILTER (WHERE g.t >= n.head // s.tile_ms * s.tile_ms - s.length_ms), 0) AS dist,
+        count(*) FILTER (WHERE g.t >= n.head - s.length_ms)::INTEGER AS at_least,
+        count(*) FILTER (WHERE g.t >= n.head - s.length_ms - s.tile_ms + 1)::INTEGER AS at_most
+      FROM newest n CROSS JOIN window_specs s JOIN segments g ON g.vehicle = n.vehicle
+      GROUP BY n.vehicle, s.w, n.head;
+  `;
+}
+
+function windowColumns(windows: readonly RecomputedWindow[]): string[] {
+  return windows.flatMap((w, i) => [
     `max(cnt) FILTER (WHERE w = ${i}) AS count_${w.name}`,
     ...STATS.flatMap((stat) => [
       `max(sp_${stat}) FILTER (WHERE w = ${i}) AS speed_${stat}_${w.name}`,
@@ -244,122 +416,103 @@ async function expectedRows(db: DuckDBConnection, windows: readonly RecomputedWi
     ]),
     `max(dist) FILTER (WHERE w = ${i}) AS distance_km_${w.name}`,
   ]);
-  const reader = await db.runAndReadAll(`
-    SELECT any_value(a.event_id), any_value(a.status), any_value(a.now_ms), ${select.join(', ')}
-    FROM expected JOIN applied a USING (seq) GROUP BY seq ORDER BY seq`);
-  const names = reader.columnNames();
-  // getRows: DOUBLE, INTEGER and VARCHAR come back as plain JS values, without a converter pass.
-  const rows = reader.getRows();
-  const applied: Recomputation['applied'] = new Map();
-  for (const row of rows) {
-    const columns: ExpectedColumns = {};
-    for (let c = 3; c < names.length; c++) columns[names[c]!] = row[c] as number | null;
-    applied.set(row[0] as string, {
-      status: row[1] as 'in_order' | 'out_of_order',
-      processedTsMs: row[2] as number,
-      columns,
-    });
-  }
-  return applied;
 }
 
-async function reSends(db: DuckDBConnection) {
-  const reader = await db.runAndReadAll(`
-    SELECT r.event_id, r.exact, c.status FROM re_sends r JOIN classified c ON c.seq = r.first_seq`);
-  const result = { exactReSends: { applied: 0, late: 0, eventIds: new Set<string>() }, conflicts: 0 };
-  for (const [eventId, exact, status] of reader.getRowsJS() as [string, boolean, RecomputedStatus][]) {
-    if (!exact) result.conflicts++;
-    else if (status === 'late') result.exactReSends.late++;
-    else {
-      result.exactReSends.applied++;
-      result.exactReSends.eventIds.add(eventId);
-    }
-  }
-  return result;
-}
-
-async function outsideRing(db: DuckDBConnection, windows: readonly RecomputedWindow[]) {
-  const reader = await db.runAndReadAll(
-    `SELECT w, count(*) FILTER (WHERE outside_ring)::INTEGER FROM expected GROUP BY w ORDER BY w`,
-  );
-  return Object.fromEntries(
-    (reader.getRowsJS() as [number, number][]).map(([w, n]) => [windows[w]!.name, n]),
-  );
-}
-
-/**
- * The exact windows [t - span, t] over the readings applied so far, per row: a RANGE frame on event
- * time over all applied readings of the vehicle, minus those that arrived after the row (only a
- * reading applied at or behind its head can: out-of-order ones). Per window two spans: its length
- * (the ideal window) and length + tile - 1 ms (the most a tiled window may cover).
- */
-function exactSpansSql(windows: readonly RecomputedWindow[]): string {
-  const spans = windows.flatMap((w, i) => [
-    { key: `ideal_${i}`, ms: w.lengthMs },
-    { key: `widest_${i}`, ms: w.lengthMs + w.tileMs - 1 },
-  ]);
-  const maxSpan = Math.max(...spans.map((s) => s.ms));
-  const values = ['sp', 'tp', 'seg'];
-  const overFrame = spans.flatMap(({ key }) => [
-    `count(*) OVER f_${key} AS cnt_${key}`,
-    ...values.map((v) => `sum(${v}) OVER f_${key} AS ${v}_${key}`),
-  ]);
-  const frames = spans.map(
-    ({ key, ms }) =>
-      `f_${key} AS (PARTITION BY vehicle ORDER BY t RANGE BETWEEN ${ms} PRECEDING AND CURRENT ROW)`,
-  );
-  const inSpan = spans.flatMap(({ key, ms }) => {
-    const filter = `FILTER (WHERE j.t >= i.t - ${ms})`;
-    return [`count(*) ${filter} AS cnt_${key}`, ...values.map((v) => `sum(j.${v}) ${filter} AS ${v}_${key}`)];
-  });
-  const difference = spans.flatMap(({ key }) =>
-    ['cnt', ...values].map((v) => `e.${v}_${key} - coalesce(l.${v}_${key}, 0) AS ${v}_${key}`),
-  );
-  return `
-    CREATE TABLE exact_spans AS
-    WITH everything AS (
-      SELECT seq, ${overFrame.join(', ')} FROM applied WINDOW ${frames.join(', ')}
-    ), arrived_later AS (
-      SELECT i.seq, ${inSpan.join(', ')}
-      FROM applied i JOIN (SELECT * FROM applied WHERE t <= head_before) j
-        ON i.vehicle = j.vehicle AND j.seq > i.seq AND j.t BETWEEN i.t - ${maxSpan} AND i.t
-      GROUP BY i.seq
-    )
-    SELECT seq, ${difference.join(', ')} FROM everything e LEFT JOIN arrived_later l USING (seq)`;
-}
-
-async function idealComparison(
+async function expectedRows(
   db: DuckDBConnection,
   windows: readonly RecomputedWindow[],
-): Promise<IdealComparison> {
-  await db.run(exactSpansSql(windows));
-  const perWindow: IdealComparison['perWindow'] = {};
-  for (const [w, spec] of windows.entries()) {
-    const reader = await db.runAndReadAll(`
-      SELECT
-        count(*) FILTER (WHERE in_order AND NOT (x.cnt_ideal_${w} <= e.cnt AND e.cnt <= x.cnt_widest_${w})),
-        max(e.cnt - x.cnt_ideal_${w}) FILTER (WHERE in_order),
-        max(abs(e.sp_mean - x.sp_ideal_${w} / x.cnt_ideal_${w})) FILTER (WHERE in_order),
-        max(abs(e.tp_mean - x.tp_ideal_${w} / x.cnt_ideal_${w})) FILTER (WHERE in_order),
-        max(abs(e.dist - x.seg_ideal_${w})) FILTER (WHERE in_order),
-        max(abs(e.cnt - x.cnt_ideal_${w})) FILTER (WHERE NOT in_order),
-        avg(e.cnt - x.cnt_ideal_${w}) FILTER (WHERE in_order),
-        quantile_cont(abs(e.sp_mean - x.sp_ideal_${w} / x.cnt_ideal_${w}), 0.99) FILTER (WHERE in_order)
-      FROM expected e JOIN exact_spans x USING (seq) JOIN (SELECT seq, status = 'in_order' AS in_order FROM applied) USING (seq)
-      WHERE e.w = ${w}`);
-    const [violations, extra, speed, temp, distance, outOfOrder, meanExtra, p99Speed] = (
-      reader.getRows()[0] ?? []
-    ).map(Number);
-    perWindow[spec.name] = {
-      boundViolations: violations!,
-      maxExtraReadings: extra!,
-      maxSpeedMeanDiff: speed!,
-      meanExtraReadings: meanExtra!,
-      p99SpeedMeanDiff: p99Speed!,
-      maxTempMeanDiff: temp!,
-      maxDistanceDiffKm: distance!,
-      maxCountDiffOutOfOrder: outOfOrder!,
-    };
+  vehicleIds: readonly string[],
+): Promise<Recomputation['rows']> {
+  const boundColumns = windows.flatMap((_, i) => [`at_least_${i}`, `at_most_${i}`, `exact_sp_mean_${i}`]);
+  const reader = await db.runAndReadAll(`
+    SELECT a.vehicle, a.t, a.event_id, a.status, a.now_ms,
+      CASE WHEN a.status = 'out_of_order' THEN a.head_before - a.t ELSE 0 END,
+      ${boundColumns.map((c) => `any_value(b.${c})`).join(', ')},
+      ${windowColumns(windows).join(', ')}
+    FROM expected JOIN applied a USING (seq) JOIN bounds b USING (seq)
+    GROUP BY a.seq, a.vehicle, a.t, a.event_id, a.status, a.now_ms, a.head_before ORDER BY a.seq`);
+  const names = reader.columnNames();
+  const firstColumn = 6 + boundColumns.length;
+  const rows: Recomputation['rows'] = new Map();
+  // getRows: DOUBLE, INTEGER and VARCHAR come back as plain JS values; BIGINT as bigint.
+  for (const row of reader.getRows()) {
+    const columns: ExpectedColumns = {};
+    for (let c = firstColumn; c < names.length; c++) columns[names[c]!] = row[c] as number | null;
+    const bounds: Record<string, WindowBounds> = {};
+    for (const [i, w] of windows.entries()) {
+      bounds[w.name] = {
+        atLeast: Number(row[6 + 3 * i]),
+        atMost: Number(row[7 + 3 * i]),
+        exactSpeedMean: Number(row[8 + 3 * i]),
+      };
+    }
+    rows.set(identityOf(vehicleIds[row[0] as number]!, Number(row[1])), {
+      eventId: row[2] as string,
+      status: row[3] as RecomputedRow['status'],
+      processedTsMs: row[4] as number,
+      behindHeadMs: Number(row[5]),
+      columns,
+      bounds,
+    });
   }
-  return { perWindow };
+  return rows;
+}
+
+async function lateIdentities(db: DuckDBConnection, vehicleIds: readonly string[]): Promise<Set<string>> {
+  const reader = await db.runAndReadAll(`SELECT vehicle, t FROM firsts WHERE status = 'late'`);
+  return new Set(reader.getRows().map(([v, t]) => identityOf(vehicleIds[v as number]!, Number(t))));
+}
+
+async function outcomes(db: DuckDBConnection): Promise<Recomputation['outcomes']> {
+  const reader = await db.runAndReadAll(`
+    SELECT
+      (SELECT count(*) FROM applied)::INTEGER,
+      (SELECT count(*) FILTER (WHERE outcome = 'duplicate') FROM re_sends)::INTEGER,
+      (SELECT count(*) FILTER (WHERE outcome = 'conflict') FROM re_sends)::INTEGER,
+      ((SELECT count(*) FILTER (WHERE status = 'late') FROM firsts)
+        + (SELECT count(*) FILTER (WHERE outcome = 'late') FROM re_sends))::INTEGER`);
+  const [applied, duplicates, conflicts, late] = reader.getRows()[0]!.map(Number);
+  return { applied: applied!, duplicates: duplicates!, conflicts: conflicts!, late: late! };
+}
+
+async function reSends(db: DuckDBConnection): Promise<ReSend[]> {
+  const reader = await db.runAndReadAll(
+    `SELECT seq, first_seq, outcome, beyond_lateness FROM re_sends ORDER BY seq`,
+  );
+  return reader.getRows().map(([seq, firstSeq, outcome, beyondLateness]) => ({
+    seq: Number(seq),
+    firstSeq: Number(firstSeq),
+    outcome: outcome as ReSend['outcome'],
+    beyondLateness: beyondLateness === true,
+  }));
+}
+
+async function expectedFinals(
+  db: DuckDBConnection,
+  windows: readonly RecomputedWindow[],
+  vehicleIds: readonly string[],
+): Promise<Recomputation['finals']> {
+  const reader = await db.runAndReadAll(`
+    SELECT f.vehicle, f.head, any_value(a.event_id),
+      ${windows.flatMap((_, i) => [`max(at_least) FILTER (WHERE w = ${i})`, `max(at_most) FILTER (WHERE w = ${i})`]).join(', ')},
+      ${windowColumns(windows).join(', ')}
+    FROM final_windows f JOIN applied a ON a.vehicle = f.vehicle AND a.t = f.head
+    GROUP BY f.vehicle, f.head ORDER BY f.vehicle`);
+  const names = reader.columnNames();
+  const firstColumn = 3 + 2 * windows.length;
+  const finals: Recomputation['finals'] = new Map();
+  for (const row of reader.getRows()) {
+    const columns: ExpectedColumns = {};
+    for (let c = firstColumn; c < names.length; c++) columns[names[c]!] = row[c] as number | null;
+    const bounds: RecomputedFinal['bounds'] = {};
+    for (const [i, w] of windows.entries())
+      bounds[w.name] = { atLeast: Number(row[3 + 2 * i]), atMost: Number(row[4 + 2 * i]) };
+    finals.set(vehicleIds[row[0] as number]!, {
+      eventTsMs: Number(row[1]),
+      eventId: row[2] as string,
+      columns,
+      bounds,
+    });
+  }
+  return finals;
 }

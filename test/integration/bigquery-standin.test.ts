@@ -368,3 +368,151 @@ describe('queries', () => {
     expect(metadata.status.errorResult.reason).toBe('invalidQuery');
   });
 });
+
+describe('logical views', () => {
+  const source = `\`${PROJECT_ID}.${DATASET}.view_source\``;
+  const fastQuery = `SELECT vehicle_id, event_ts, speed_kmh FROM ${source} WHERE speed_kmh > 15`;
+
+  beforeAll(async () => {
+    const table = await createReadingsTable('view_source');
+    await table.insert([
+      { vehicle_id: 'v1', event_ts: '2024-03-01T08:00:00.000Z', speed_kmh: 10 },
+      { vehicle_id: 'v1', event_ts: '2024-03-01T08:01:00.000Z', speed_kmh: 20 },
+      { vehicle_id: 'v2', event_ts: '2024-03-01T08:02:00.500Z', speed_kmh: 30 },
+    ]);
+  });
+
+  it('creates a view with tables.insert and reports it as type VIEW with its query and derived schema', async () => {
+    // The client turns a string `view` into { query, useLegacySql: false }.
+    await bigquery.dataset(DATASET).createTable('fast_readings', { view: fastQuery, description: 'fast' });
+
+    const [metadata] = await bigquery.dataset(DATASET).table('fast_readings').getMetadata();
+    expect(metadata).toMatchObject({
+      type: 'VIEW',
+      view: { query: fastQuery, useLegacySql: false },
+      description: 'fast',
+      tableReference: { projectId: PROJECT_ID, datasetId: DATASET, tableId: 'fast_readings' },
+    });
+    expect(metadata.schema.fields).toEqual([
+      { name: 'vehicle_id', type: 'STRING', mode: 'NULLABLE' },
+      { name: 'event_ts', type: 'TIMESTAMP', mode: 'NULLABLE' },
+      { name: 'speed_kmh', type: 'FLOAT', mode: 'NULLABLE' },
+    ]);
+    expect(metadata.timePartitioning).toBeUndefined();
+
+    const [tables] = await bigquery.dataset(DATASET).getTables();
+    const listed = tables.find((table) => table.id === 'fast_readings');
+    expect(listed?.metadata).toMatchObject({ type: 'VIEW', view: { useLegacySql: false } });
+    expect(tables.find((table) => table.id === 'view_source')?.metadata.type).toBe('TABLE');
+  });
+
+  it('answers queries that read the view by path, by default dataset and through a CTE, instants intact', async () => {
+    const [byPath] = await bigquery.query(
+      `SELECT vehicle_id, event_ts FROM \`${PROJECT_ID}.${DATASET}.fast_readings\` ORDER BY event_ts`,
+    );
+    expect(byPath).toEqual([
+      { vehicle_id: 'v1', event_ts: bigquery.timestamp('2024-03-01T08:01:00.000Z') },
+      { vehicle_id: 'v2', event_ts: bigquery.timestamp('2024-03-01T08:02:00.500Z') },
+    ]);
+    const [unqualified] = await bigquery.dataset(DATASET).query({
+      query:
+        'WITH fast AS (SELECT * FROM fast_readings) SELECT COUNT(*) AS n, MAX(speed_kmh) AS top FROM fast',
+    });
+    expect(unqualified).toEqual([{ n: 2, top: 30 }]);
+  });
+
+  it('sees rows streamed into the table after the view was created', async () => {
+    await bigquery
+      .dataset(DATASET)
+      .table('view_source')
+      .insert([{ vehicle_id: 'v3', event_ts: '2024-03-01T08:03:00Z', speed_kmh: 99 }]);
+    const [rows] = await bigquery.query(
+      `SELECT vehicle_id FROM ${DATASET}.fast_readings ORDER BY vehicle_id`,
+    );
+    expect(rows.map((row) => row.vehicle_id)).toEqual(['v1', 'v2', 'v3']);
+  });
+
+  it.each([
+    [
+      'tabledata.list (getRows)',
+      () => bigquery.dataset(DATASET).table('fast_readings').getRows(),
+      'Cannot list a table of type VIEW.',
+    ],
+    [
+      'insertAll',
+      () =>
+        bigquery
+          .dataset(DATASET)
+          .table('fast_readings')
+          .insert([{ vehicle_id: 'v9' }], { partialRetries: 0 }),
+      'Cannot add rows to a table of type VIEW.',
+    ],
+  ])('refuses %s on a view with a 400 invalid error', async (_, action, message) => {
+    const failure = await failureOf(action());
+    expect(failure.code).toBe(400);
+    expect(failure.errors?.[0]?.reason).toBe('invalid');
+    expect(failure.message).toBe(message);
+  });
+
+  it.each([
+    ['useLegacySql: true', { query: fastQuery, useLegacySql: true }, 501, /legacy SQL view/],
+    ['useLegacySql unset (the API defaults to legacy SQL)', { query: fastQuery }, 501, /legacy SQL view/],
+    [
+      'a table without its dataset',
+      { query: 'SELECT * FROM view_source', useLegacySql: false },
+      404,
+      /view_source/,
+    ],
+    [
+      'a query parameter',
+      { query: `SELECT * FROM ${source} WHERE speed_kmh > @min`, useLegacySql: false },
+      400,
+      /Query parameters cannot be used in a view/,
+    ],
+    [
+      'an unnamed column',
+      { query: `SELECT speed_kmh * 2 FROM ${source}`, useLegacySql: false },
+      400,
+      /columns must be named/,
+    ],
+    [
+      'a function outside the rewrite',
+      { query: `SELECT ARRAY_AGG(speed_kmh) AS speeds FROM ${source}`, useLegacySql: false },
+      400,
+      /Function ARRAY_AGG/,
+    ],
+  ])('refuses a view with %s, and creates nothing', async (_, view, code, message) => {
+    const failure = await failureOf(bigquery.dataset(DATASET).createTable('refused_view', { view }));
+    expect(failure.code).toBe(code);
+    expect(failure.message).toMatch(message);
+    expect(await bigquery.dataset(DATASET).table('refused_view').exists()).toEqual([false]);
+  });
+
+  it('answers 409 for a view whose id is taken, and drops the view (not its table) on tables.delete', async () => {
+    await bigquery.dataset(DATASET).createTable('doomed_view', { view: `SELECT vehicle_id FROM ${source}` });
+    const duplicate = await failureOf(
+      bigquery.dataset(DATASET).createTable('doomed_view', { view: `SELECT vehicle_id FROM ${source}` }),
+    );
+    expect(duplicate.code).toBe(409);
+
+    await bigquery.dataset(DATASET).table('doomed_view').delete();
+
+    expect(await bigquery.dataset(DATASET).table('doomed_view').exists()).toEqual([false]);
+    const gone = await failureOf(bigquery.query(`SELECT * FROM ${DATASET}.doomed_view`));
+    expect(gone.code).toBe(404);
+    const [rows] = await bigquery.query(`SELECT COUNT(*) AS n FROM ${source}`);
+    expect(rows).toEqual([{ n: 4 }]);
+  });
+
+  it('fails a query with 404 once the table under a view is deleted, as BigQuery does', async () => {
+    const table = await createReadingsTable('short_lived');
+    await bigquery
+      .dataset(DATASET)
+      .createTable('orphan_view', { view: `SELECT vehicle_id FROM ${DATASET}.short_lived` });
+    await table.delete();
+
+    const failure = await failureOf(bigquery.query(`SELECT * FROM ${DATASET}.orphan_view`));
+    expect(failure.code).toBe(404);
+    expect(failure.errors?.[0]?.reason).toBe('notFound');
+  });
+});

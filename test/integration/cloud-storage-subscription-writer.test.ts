@@ -159,7 +159,9 @@ describe('CloudStorageSubscriptionWriter', () => {
     const sent = Array.from({ length: 2100 }, (_, i) => String(i));
 
     await publishAll(topic, sent);
+    await waitUntil(() => writer.stats().received === 2100, { what: 'every message received' });
     await waitUntil(async () => (await objects('count/')).length === 2, { what: 'two objects of 1000' });
+    expect(writer.stats().pendingMessages).toBe(100);
     await writer.stop();
 
     const written = await objects('count/');

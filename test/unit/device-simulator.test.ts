@@ -4,6 +4,13 @@ import {
   type SimulatedMessage,
   simulateFleet,
 } from '../../local/device-simulator.js';
+import { createSeededRandom } from '../../local/seeded-random.js';
+import {
+  type ArrivalKind,
+  generateTelemetry,
+  shuffleWithinLateness,
+  type TelemetryArrival,
+} from '../../local/telemetry-generator.js';
 import { haversineKm } from '../../shared/geo/haversine.js';
 import { parseTelemetryMessage, type TelemetryReading } from '../../shared/telemetry/index.js';
 
@@ -286,6 +293,139 @@ describe('device simulator: realistic vehicles', () => {
         withRpm.map((r) => r.rpm!),
       ),
     ).toBeGreaterThan(0.7);
+  });
+});
+
+describe('the shared telemetry generator: disorder within and beyond the allowed lateness', () => {
+  const LATENESS_MS = 600_000;
+  const generate = (disorder: Parameters<typeof generateTelemetry>[0]['disorder']) => [
+    ...generateTelemetry({
+      vehicles: 8,
+      durationS: 2 * HOUR_S,
+      startMs: START_MS,
+      seed: 21,
+      allowedLatenessMs: LATENESS_MS,
+      timestampJitterMs: 200,
+      latencyMs: [50, 400],
+      disorder,
+    }),
+  ];
+  const kinds = (arrivals: TelemetryArrival[], kind: ArrivalKind) => arrivals.filter((a) => a.kind === kind);
+  /** Per arrival, the newest event time of its vehicle delivered before it (-Infinity for none). */
+  const newestBefore = (arrivals: TelemetryArrival[]) => {
+    const newest = new Map<number, number>();
+    return arrivals.map((a) => {
+      const before = newest.get(a.vehicleIndex) ?? Number.NEGATIVE_INFINITY;
+      newest.set(a.vehicleIndex, Math.max(before, a.reading.event_ts_ms));
+      return before;
+    });
+  };
+
+  it('holds readings back, alone and in bursts, by seconds to minutes, never beyond the lateness', () => {
+    const arrivals = generate({
+      heldBackRate: 0.05,
+      heldBackDelayMs: [1_500, 540_000],
+      heldBackBurstRate: 1 / 600,
+    });
+    expect(arrivals.every((a, i) => i === 0 || a.arrivalMs >= arrivals[i - 1]!.arrivalMs)).toBe(true);
+    const newest = newestBefore(arrivals);
+    const heldBack = arrivals.map((a, i) => ({ a, behindMs: newest[i]! - a.reading.event_ts_ms }));
+    const held = heldBack.filter(({ a }) => a.kind === 'held_back');
+    expect(held.length / arrivals.length).toBeGreaterThan(0.05);
+    // Mostly: a burst's readings arrive in order among themselves, only newer live ones overtake them.
+    expect(held.filter(({ behindMs }) => behindMs > 0).length).toBeGreaterThan(held.length * 0.75);
+    expect(held.some(({ behindMs }) => behindMs > 120_000)).toBe(true);
+    expect(Math.max(...heldBack.map(({ behindMs }) => behindMs))).toBeLessThan(LATENESS_MS);
+  });
+
+  it('delivers beyond-lateness readings more than the lateness behind their vehicle', () => {
+    const arrivals = generate({ beyondLatenessRate: 0.01 });
+    const newest = newestBefore(arrivals);
+    const late = arrivals.flatMap((a, i) =>
+      a.kind === 'beyond_lateness' ? [newest[i]! - a.reading.event_ts_ms] : [],
+    );
+    expect(late.length).toBeGreaterThan(50);
+    expect(Math.min(...late)).toBeGreaterThan(LATENESS_MS);
+  });
+
+  it('uploads an offline buffer in order on reconnection, ahead of newer live readings', () => {
+    const arrivals = generate({ offlineRate: 1 / 3000, offlineS: [300, 1_200] });
+    const newest = newestBefore(arrivals);
+    const buffered = arrivals.flatMap((a, i) => (a.kind === 'buffered' ? [{ a, newest: newest[i]! }] : []));
+    expect(buffered.length).toBeGreaterThan(600);
+    // Each buffered reading is the newest of its vehicle when it arrives: the upload loses nothing.
+    expect(buffered.filter(({ a, newest }) => newest >= a.reading.event_ts_ms)).toEqual([]);
+    expect(buffered.some(({ a }) => a.arrivalMs - a.reading.event_ts_ms > LATENESS_MS)).toBe(true);
+  });
+
+  it('pauses devices: gaps of 15 s to 10 min without readings', () => {
+    const arrivals = generate({ pauseRate: 1 / 600 });
+    const gaps: number[] = [];
+    for (let v = 0; v < 8; v++) {
+      const ts = arrivals.filter((a) => a.vehicleIndex === v).map((a) => a.reading.event_ts_ms);
+      for (let i = 1; i < ts.length; i++) gaps.push(ts[i]! - ts[i - 1]!);
+    }
+    const pauses = gaps.filter((g) => g > 2_000);
+    expect(pauses.length).toBeGreaterThan(10);
+    expect(Math.min(...pauses)).toBeGreaterThanOrEqual(14_000);
+    expect(Math.max(...pauses)).toBeLessThanOrEqual(601_200);
+  });
+
+  it('re-sends: the same instant, with the same values or (conflicts) others, under the same or another event_id', () => {
+    const arrivals = generate({ reSendRate: 0.05, conflictShare: 0.3, newIdShare: 0.3, reformatShare: 0.5 });
+    const first = new Map<string, TelemetryArrival>();
+    for (const a of arrivals) {
+      const identity = `${a.vehicleIndex}@${a.reading.event_ts_ms}`;
+      const original = first.get(identity);
+      if (original === undefined) {
+        expect(a.kind).not.toMatch(/re_send|conflict/);
+        first.set(identity, a);
+        continue;
+      }
+      expect(a.kind).toMatch(/re_send|conflict/);
+      expect(a.arrivalMs).toBeGreaterThan(original.arrivalMs);
+      const values = (x: TelemetryArrival) => ({ ...x.reading, event_id: '' });
+      if (a.kind === 're_send') expect(values(a)).toEqual(values(original));
+      else expect(values(a)).not.toEqual(values(original));
+    }
+    const reSends = [...kinds(arrivals, 're_send'), ...kinds(arrivals, 'conflict')];
+    const newIds = reSends.filter(
+      (a) => a.reading.event_id !== first.get(`${a.vehicleIndex}@${a.reading.event_ts_ms}`)!.reading.event_id,
+    );
+    expect(kinds(arrivals, 'conflict').length / reSends.length).toBeGreaterThan(0.2);
+    expect(newIds.length / reSends.length).toBeGreaterThan(0.2);
+  });
+
+  it('shuffles a stream within the lateness: order changes, no reading falls more than the lateness behind', () => {
+    const readings = [
+      ...generateTelemetry({ vehicles: 6, durationS: HOUR_S, startMs: START_MS, seed: 4 }),
+    ].map((a) => a.reading);
+    const shuffled = shuffleWithinLateness(
+      readings,
+      (r) => r.event_ts_ms,
+      LATENESS_MS,
+      createSeededRandom(9),
+    );
+    expect(
+      shuffled
+        .map((s) => s.item)
+        .sort((a, b) => a.event_ts_ms - b.event_ts_ms || a.vehicle_id.localeCompare(b.vehicle_id)),
+    ).toEqual(
+      [...readings].sort((a, b) => a.event_ts_ms - b.event_ts_ms || a.vehicle_id.localeCompare(b.vehicle_id)),
+    );
+    const newest = new Map<string, number>();
+    let outOfOrder = 0;
+    let maxBehindMs = 0;
+    for (const { item } of shuffled) {
+      const before = newest.get(item.vehicle_id) ?? Number.NEGATIVE_INFINITY;
+      if (before > item.event_ts_ms) {
+        outOfOrder++;
+        maxBehindMs = Math.max(maxBehindMs, before - item.event_ts_ms);
+      } else newest.set(item.vehicle_id, item.event_ts_ms);
+    }
+    expect(outOfOrder).toBeGreaterThan(readings.length / 2);
+    expect(maxBehindMs).toBeGreaterThan(LATENESS_MS * 0.9);
+    expect(maxBehindMs).toBeLessThan(LATENESS_MS);
   });
 });
 

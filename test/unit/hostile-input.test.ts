@@ -50,8 +50,8 @@ const VALID = {
 };
 type Field = keyof typeof VALID;
 const VALID_TEXT = JSON.stringify(VALID);
-/** A dead-letter message holds one reject: its raw (≤ 16 K characters of JSON), message and issues. */
-const MAX_DEAD_LETTER_BYTES = 128 * 1024;
+/** A dead-letter message holds one reject: its raw (≤ 16 K characters of JSON, ≤ 48 KB), message and issues. */
+const MAX_DEAD_LETTER_BYTES = 64 * 1024;
 const DEFAULT_LIMITS = { maxBatchReadings: 500, maxMessageBytes: 256 * 1024 };
 /** What a deployment may configure at most (Pub/Sub's own limit), so big structures reach the validator. */
 const RAISED_LIMITS = { maxBatchReadings: 500, maxMessageBytes: 10 * 1024 * 1024 };
@@ -363,12 +363,13 @@ const INVALID_UTF8: readonly (readonly number[])[] = [
 
 /** Mostly small, rarely up to 100k: the big ones cost milliseconds each and 10,000 runs must stay fast. */
 const scale = fc.oneof(
-  { weight: 40, arbitrary: fc.integer({ min: 17, max: 2_000 }) },
-  { weight: 1, arbitrary: fc.integer({ min: 2_000, max: 100_000 }) },
+  { weight: 40, arbitrary: fc.integer({ min: 17, max: 500 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 500, max: 100_000 }) },
 );
+/** Longer than any id may be (vehicle_id 64, event_id 128). */
 const stringLength = fc.oneof(
-  { weight: 40, arbitrary: fc.integer({ min: 65, max: 20_000 }) },
-  { weight: 1, arbitrary: fc.integer({ min: 20_000, max: 1_000_000 }) },
+  { weight: 40, arbitrary: fc.integer({ min: 129, max: 5_000 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 5_000, max: 1_000_000 }) },
 );
 
 const hugeString = fc
@@ -502,9 +503,9 @@ const textMessage: fc.Arbitrary<string> = fc.oneof(
 );
 
 const hostileMessage: fc.Arbitrary<Uint8Array> = fc.oneof(
-  { weight: 8, arbitrary: textMessage.map((text) => Buffer.from(text)) },
+  { weight: 16, arbitrary: textMessage.map((text) => Buffer.from(text)) },
   {
-    weight: 1,
+    weight: 2,
     arbitrary: fc.tuple(textMessage, fc.constantFrom(...INVALID_UTF8), fc.nat()).map(([text, bad, at]) => {
       const bytes = Buffer.from(text);
       const cut = at % (bytes.length + 1);
@@ -512,12 +513,13 @@ const hostileMessage: fc.Arbitrary<Uint8Array> = fc.oneof(
     }),
   },
   {
-    weight: 1,
+    weight: 2,
     arbitrary: fc
       .tuple(textMessage, fc.nat())
       .map(([text, at]) => Buffer.from(text.slice(0, at % text.length))),
   },
-  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 256 }) },
+  { weight: 2, arbitrary: fc.uint8Array({ maxLength: 256 }) },
+  // Padded past the default limit (the raised one reads it: whitespace is valid JSON).
   {
     weight: 1,
     arbitrary: textMessage.map((text) => Buffer.from(`${text}${' '.repeat(DEFAULT_LIMITS.maxMessageBytes)}`)),
@@ -877,7 +879,9 @@ describe('hostile structures through processTelemetryMessage (targeted)', () => 
     for (const reject of quarantine.rejects.filter((r) => r.raw_truncated)) {
       expect(typeof reject.raw === 'string' && reject.raw.length <= RAW_PREVIEW_CHARS).toBe(true);
     }
-    expect(performance.now() - started).toBeLessThan(2_000);
+    // Linear work, a few hundred ms at most for 100k keys; quadratic work (a backtracking regex
+    // took 1.4 s on a 20k-digit timestamp) would take minutes here.
+    expect(performance.now() - started).toBeLessThan(5_000);
   });
 
   afterAll(() => {

@@ -1,0 +1,106 @@
+/**
+ * Composition root of the ingest gateway: config → Redis (token buckets, dedupe state for
+ * `?wait=true`), Pub/Sub (telemetry-raw) → the hono app. Built once per instance, so concurrent
+ * requests share connections and Pub/Sub publish batches.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Hono } from 'hono';
+import type { Redis } from 'ioredis';
+import { createPubSubClient, PubSubPublisher } from '../adapters/pubsub-publisher.js';
+import { RedisReadingStatus } from '../adapters/redis-reading-status.js';
+import { RedisTokenBucket } from '../adapters/redis-token-bucket.js';
+import { type FleetConfig, loadConfig } from '../config.js';
+import { FleetError } from '../errors.js';
+import type { IngestDeps } from '../ingress/ingest-telemetry.js';
+import { createIngressApp } from '../ingress/ingress-app.js';
+import { createLogger, type Logger } from '../logger.js';
+import { createRedisClient } from './feature-runtime.js';
+
+export interface IngressRuntime {
+  config: FleetConfig;
+  logger: Logger;
+  app: Hono;
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** Refuses to build a gateway that would accept nothing or refuse its own largest batch. */
+function checkIngressConfig(config: FleetConfig): void {
+  if (config.ingress.fleetSecrets.length === 0) {
+    throw new FleetError('config_invalid', 'the ingest gateway needs INGEST_FLEET_SECRET');
+  }
+  if (config.ingress.burst < config.limits.maxBatchReadings) {
+    throw new FleetError('config_invalid', 'INGEST_BURST must be at least MAX_BATCH_READINGS', {
+      metadata: { burst: config.ingress.burst, maxBatchReadings: config.limits.maxBatchReadings },
+    });
+  }
+}
+
+/** Every dependency from config; tests replace some (a fake publisher, a stopped Redis). */
+export function createIngressRuntime(
+  config: FleetConfig,
+  overrides: Partial<IngestDeps> = {},
+): IngressRuntime {
+  checkIngressConfig(config);
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel, name: 'ingest-gateway' });
+  let redis: Redis | undefined;
+  const redisClient = () => {
+    redis ??= createRedisClient(config);
+    return redis;
+  };
+  const publisher =
+    overrides.publisher ??
+    new PubSubPublisher(createPubSubClient(config), {
+      maxDelayMs: config.ingress.publishMaxDelayMs,
+      timeoutMs: config.ingress.publishTimeoutMs,
+    });
+  const deps: IngestDeps = {
+    fleetSecrets: config.ingress.fleetSecrets,
+    rateLimiter:
+      overrides.rateLimiter ??
+      new RedisTokenBucket(redisClient(), { ratePerS: config.ingress.ratePerS, burst: config.ingress.burst }),
+    readingStatus: overrides.readingStatus ?? new RedisReadingStatus(redisClient()),
+    publisher,
+    topic: config.topics.telemetry,
+    clock: overrides.clock ?? Date.now,
+    sleep: overrides.sleep ?? ((ms) => sleep(ms)),
+    logger,
+    limits: {
+      maxBodyBytes: config.ingress.maxBodyBytes,
+      maxBatchReadings: config.limits.maxBatchReadings,
+      maxMessageBytes: config.limits.maxMessageBytes,
+      maxFutureSkewMs: config.engine.maxFutureSkewMs,
+      signatureMaxSkewMs: config.ingress.signatureMaxSkewMs,
+    },
+    wait: { timeoutMs: config.ingress.waitTimeoutMs, pollMs: config.ingress.waitPollMs },
+  };
+  return {
+    config,
+    logger,
+    app: createIngressApp(deps),
+    close: async () => {
+      if (publisher instanceof PubSubPublisher) await publisher.close();
+      redis?.disconnect();
+    },
+  };
+}
+
+let config: FleetConfig | undefined;
+let runtime: IngressRuntime | undefined;
+
+export async function getIngressRuntime(): Promise<IngressRuntime> {
+  config ??= loadConfig();
+  runtime ??= createIngressRuntime(config);
+  return runtime;
+}
+
+/** The body limit for the request body guard, before the runtime exists; the default if config is broken. */
+export function ingressBodyLimit(): number {
+  try {
+    config ??= loadConfig();
+    return config.ingress.maxBodyBytes;
+  } catch {
+    return DEFAULT_MAX_BODY_BYTES;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * functions-framework reads and parses every request body before the function runs: JSON bodies
+ * with its own parser (a malformed one is answered with an HTML page quoting the parser's stack
+ * trace and logged with the body), any body up to 1024 MB, gzip inflated. For the ingest gateway
+ * that would mean reading an over-long body in full and answering hostile input with stack traces.
+ *
+ * This guard sees each request to the gateway's routes as it arrives (Node's
+ * `http.server.request.start` diagnostics channel, published before the server's request
+ * listeners run) and, before the framework's parsers do:
+ *  - refuses unread a body that is compressed, declares more than the limit, or declares no
+ *    length (the decision is `checkDeclaredBody`, the app's own): it hides the length headers so
+ *    the parsers skip the body, and `refusedBeforeReading` hands the answer to the bridge, which
+ *    sends it with `Connection: close` so the rest of the body is never read;
+ *  - relabels every other body application/octet-stream, so the framework only buffers the bytes
+ *    (`req.rawBody`, at most the limit) and the app parses them with the telemetry contract.
+ * The original headers stay in `req.rawHeaders`, which is what the bridge forwards. Only POSTs to
+ * the given paths are touched: another function served by the same process is left alone.
+ */
+import diagnostics from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
+import type { IngressResponse } from '../ingress/ingress-response.js';
+import { checkDeclaredBody } from '../ingress/request-checks.js';
+
+export interface RequestBodyGuardOptions {
+  paths: readonly string[];
+  /** Read per request, so the limit comes from configuration once it is loaded. */
+  maxBodyBytes: () => number;
+}
+
+const refused = new WeakMap<IncomingMessage, IngressResponse>();
+const guardedPaths = new Set<string>();
+let maxBodyBytes: () => number = () => 0;
+let installed = false;
+
+export function guardRequestBodies(options: RequestBodyGuardOptions): void {
+  for (const path of options.paths) guardedPaths.add(path);
+  maxBodyBytes = options.maxBodyBytes;
+  if (installed) return;
+  installed = true;
+  diagnostics.subscribe('http.server.request.start', onRequestStart);
+}
+
+/** The answer the guard decided for a request whose body it kept from being read, if any. */
+export function refusedBeforeReading(request: IncomingMessage): IngressResponse | undefined {
+  return refused.get(request);
+}
+
+export function pathOf(url: string | undefined): string {
+  const target = url ?? '/';
+  if (target.startsWith('/')) {
+    const query = target.indexOf('?');
+    return query < 0 ? target : target.slice(0, query);
+  }
+  try {
+    return new URL(target).pathname; // absolute-form request target
+  } catch {
+    return '';
+  }
+}
+
+function onRequestStart(message: unknown): void {
+  try {
+    const request = (message as { request?: IncomingMessage }).request;
+    if (request === undefined || request.method !== 'POST' || !guardedPaths.has(pathOf(request.url))) return;
+    const headers = request.headers;
+    const answer = checkDeclaredBody(
+      {
+        contentLength: headers['content-length'],
+        transferEncoding: headers['transfer-encoding'],
+        contentEncoding: headers['content-encoding'],
+      },
+      maxBodyBytes(),
+    );
+    if (answer !== null) {
+      refused.set(request, answer);
+      delete headers['content-length'];
+      delete headers['transfer-encoding'];
+    }
+    headers['content-type'] = 'application/octet-stream';
+  } catch {
+    // Never break the server: a request left alone still meets the app's own checks.
+  }
+}
