@@ -1,10 +1,12 @@
 import type { FeatureRow } from '../features/feature-row.js';
 
 /**
- * A durable destination for feature rows (BigQuery table, GCS objects). `write` resolves only
- * when every row is durable and is idempotent per event_id: writing the same row twice leaves one
- * row (BigQuery insertId = event_id; GCS objects named by content, de-duplicated by event_id
- * downstream). Transient failures reject with a FleetError whose `transient` is true.
+ * A durable destination for feature rows (the BigQuery table; the `feature-rows` topic that the
+ * Cloud Storage archive subscribes to). `write` resolves only when every row is durable. Writing
+ * the same row again is harmless: BigQuery de-duplicates by insertId = event_id, and readers of the
+ * archive and the warehouse de-duplicate by identity (vehicle_id, event_ts); the engine writes a
+ * row again only when its first write may have failed. Transient failures reject with a
+ * FleetError whose `transient` is true.
  */
 export interface FeatureSink {
   readonly name: string;
