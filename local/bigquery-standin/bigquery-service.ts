@@ -214,7 +214,9 @@ export class BigQueryService {
         ? { defaultTableExpirationMs: String(body.defaultTableExpirationMs) }
         : {}),
     };
-    await this.warehouse.createDataset(record);
+    // Checked again when creating: a concurrent datasets.insert of the same name may have won.
+    if (!(await this.warehouse.createDataset(record)))
+      throw alreadyExists(`Dataset ${projectId}:${datasetId}`);
     return this.datasetResource(record);
   }
 
@@ -344,7 +346,9 @@ export class BigQueryService {
       ...descriptiveFields(body),
       ...(body.expirationTime !== undefined ? { expirationTime: String(body.expirationTime) } : {}),
     };
-    await this.warehouse.createTable(record);
+    if (!(await this.warehouse.createTable(record))) {
+      throw alreadyExists(`Table ${projectId}:${datasetId}.${tableId}`);
+    }
     return this.tableResource(record, 0);
   }
 
@@ -415,7 +419,10 @@ export class BigQueryService {
       ...descriptiveFields(body),
       ...(body.expirationTime !== undefined ? { expirationTime: String(body.expirationTime) } : {}),
     };
-    await this.warehouse.createView(record, rewritten.sql);
+    // Checked again when creating: a concurrent tables.insert of the same name may have won.
+    if (!(await this.warehouse.createView(record, rewritten.sql))) {
+      throw alreadyExists(`Table ${projectId}:${datasetId}.${tableId}`);
+    }
     return this.tableResource(record, 0);
   }
 

@@ -233,15 +233,24 @@ export class Warehouse {
     });
   }
 
-  /** `record.datasetId` must have passed `assertDatasetId`. */
-  createDataset(record: DatasetRecord): Promise<void> {
+  /**
+   * `record.datasetId` must have passed `assertDatasetId`. False, and nothing created, when the name
+   * is taken (a concurrent datasets.insert got there first).
+   */
+  createDataset(record: DatasetRecord): Promise<boolean> {
     return this.exclusive((connection) =>
       this.transaction(connection, async () => {
+        const taken = await connection.runAndReadAll(
+          `SELECT count(*) FROM ${META_SCHEMA}.datasets WHERE dataset_key = $1`,
+          [record.datasetId.toLowerCase()],
+        );
+        if (Number(taken.getRows()[0]?.[0] ?? 0) > 0) return false;
         await connection.run(`CREATE SCHEMA ${quoteIdentifier(record.datasetId)}`);
         await connection.run(`INSERT INTO ${META_SCHEMA}.datasets VALUES ($1, $2)`, [
           record.datasetId.toLowerCase(),
           JSON.stringify(record),
         ]);
+        return true;
       }),
     );
   }
@@ -291,14 +300,19 @@ export class Warehouse {
     });
   }
 
-  /** Ids and column names in `record` must have passed the identifier assertions. */
-  createTable(record: TableRecord): Promise<void> {
+  /**
+   * Ids and column names in `record` must have passed the identifier assertions. False, and nothing
+   * created, when the name is taken (a concurrent tables.insert got there first).
+   */
+  createTable(record: TableRecord): Promise<boolean> {
     return this.exclusive((connection) =>
       this.transaction(connection, async () => {
+        if (await this.tableNameTaken(connection, record)) return false;
         await connection.run(
           `CREATE TABLE ${this.tableSql(record)} (${columnDefinitionsSql(record.columns)})`,
         );
         await this.insertTableMetadata(connection, record);
+        return true;
       }),
     );
   }
@@ -306,18 +320,29 @@ export class Warehouse {
   /**
    * `sql` is one rewritten SELECT without parameters whose table names are all qualified (it was
    * described with no default dataset), so the DuckDB view reads the same tables whoever queries it.
+   * False, and nothing created, when the name is taken.
    */
-  createView(record: ViewRecord, sql: string): Promise<void> {
+  createView(record: ViewRecord, sql: string): Promise<boolean> {
     return this.exclusive((connection) =>
       this.transaction(connection, async () => {
+        if (await this.tableNameTaken(connection, record)) return false;
         try {
           await connection.run(`CREATE VIEW ${this.tableSql(record)} AS ${sql}`);
         } catch (error) {
           throw this.queryError(error);
         }
         await this.insertTableMetadata(connection, record);
+        return true;
       }),
     );
+  }
+
+  private async tableNameTaken(connection: DuckDBConnection, record: TableOrViewRecord): Promise<boolean> {
+    const reader = await connection.runAndReadAll(
+      `SELECT count(*) FROM ${META_SCHEMA}.tables WHERE dataset_key = $1 AND table_key = $2`,
+      [record.datasetId.toLowerCase(), record.tableId.toLowerCase()],
+    );
+    return Number(reader.getRows()[0]?.[0] ?? 0) > 0;
   }
 
   private async insertTableMetadata(connection: DuckDBConnection, record: TableOrViewRecord): Promise<void> {

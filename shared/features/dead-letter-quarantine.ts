@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DeadLetterSink, MessagePublisher, QuarantinedMessage } from '../ports/dead-letter.js';
 import type { ObjectStore } from '../ports/object-store.js';
-import { boundRaw } from '../telemetry/bounded-raw.js';
+import { boundRaw } from '../telemetry/index.js';
 import type {
   TelemetryIssue,
   TelemetryReject,
@@ -71,7 +71,7 @@ export class DeadLetterQuarantine implements DeadLetterSink {
 }
 
 /** A reject from the validator is already bounded; bounding it again keeps this adapter safe for any caller. */
-export function quarantineRecord(reject: TelemetryReject): QuarantineRecord {
+function quarantineRecord(reject: TelemetryReject): QuarantineRecord {
   const refused = boundRaw(reject.raw);
   return {
     index: Number.isSafeInteger(reject.index) ? reject.index : null,

@@ -47,7 +47,7 @@ export function errorAnswer(error: unknown): { status: ContentfulStatusCode; bod
   if (error instanceof FleetError) {
     return error.transient
       ? { status: 503, body: { error: { code: 'backend_unavailable', message: `${error.message}; retry` } } }
-      : { status: 500, body: { error: { code: 'backend_error', message: error.message } } };
+      : { status: 500, body: { error: { code: error.code === 'config_invalid' ? error.code : 'backend_error', message: error.message } } };
   }
   return { status: 500, body: { error: { code: 'internal', message: 'internal error' } } };
 }

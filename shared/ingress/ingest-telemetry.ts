@@ -151,7 +151,7 @@ export async function ingestTelemetry(deps: IngestDeps, request: IngestRequest):
     );
   }
 
-  const accepted = acceptedWithText(text!, parsed.readings, parsed.rejects);
+  const accepted = parsed.readings.length === 0 ? [] : acceptedWithText(text!, parsed.readings, parsed.rejects);
   const packed = packMessages(
     accepted.map((a) => a.outgoing),
     { maxBytes: deps.limits.maxMessageBytes, maxReadings: deps.limits.maxBatchReadings },

@@ -21,13 +21,15 @@ export function createIngressApp(deps: IngestDeps): Hono {
       return send(c, errorResponse(400, 'invalid_query', 'wait must be true or false'));
     }
     const headers = c.req.raw.headers;
+    // An empty header is no header.
+    const header = (name: string) => headers.get(name) || undefined;
     const refused =
-      checkContentType(headers.get('content-type') ?? undefined) ??
+      checkContentType(header('content-type')) ??
       checkDeclaredBody(
         {
-          contentLength: headers.get('content-length') ?? undefined,
-          transferEncoding: headers.get('transfer-encoding') ?? undefined,
-          contentEncoding: headers.get('content-encoding') ?? undefined,
+          contentLength: header('content-length'),
+          transferEncoding: header('transfer-encoding'),
+          contentEncoding: header('content-encoding'),
         },
         maxBodyBytes,
       );
@@ -36,9 +38,9 @@ export function createIngressApp(deps: IngestDeps): Hono {
     if (body === null) return send(c, bodyTooLarge(maxBodyBytes));
     const answer = await ingestTelemetry(deps, {
       signature: {
-        deviceId: headers.get(SIGNATURE_HEADERS.deviceId) ?? undefined,
-        timestamp: headers.get(SIGNATURE_HEADERS.timestamp) ?? undefined,
-        signature: headers.get(SIGNATURE_HEADERS.signature) ?? undefined,
+        deviceId: header(SIGNATURE_HEADERS.deviceId),
+        timestamp: header(SIGNATURE_HEADERS.timestamp),
+        signature: header(SIGNATURE_HEADERS.signature),
       },
       body,
       wait: wait === 'true',

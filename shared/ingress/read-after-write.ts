@@ -162,7 +162,7 @@ export class ReadAfterWrite {
 
   /** Only the readings not settled yet are asked about. */
   private async read(): Promise<ReadingState[] | null> {
-    const open = this.refs.flatMap((ref, i) => (this.results[i] === null ? [i] : []));
+    const open = this.refs.flatMap((_ref, i) => (this.results[i] === null ? [i] : []));
     if (open.length === 0) return [];
     try {
       const states = await this.deps.readingStatus.readingStates(

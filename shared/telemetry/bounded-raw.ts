@@ -18,7 +18,7 @@ export const RAW_PREVIEW_CHARS = 2 * 1024;
 export interface BoundedRaw {
   /**
    * The refused value as decoded; when `rawTruncated`, a string instead: the first characters of
-   * its JSON text (of the text itself when the input was not decodable JSON).
+   * its JSON text, or of the string itself when the value is a string (or undecodable text).
    */
   raw: unknown;
   rawTruncated: boolean;

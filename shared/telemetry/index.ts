@@ -1,3 +1,12 @@
+export type { BoundedJson, BoundedRaw } from './bounded-raw.js';
+export {
+  boundedJson,
+  boundRaw,
+  boundText,
+  RAW_MAX_CHARS,
+  RAW_MAX_DEPTH,
+  RAW_PREVIEW_CHARS,
+} from './bounded-raw.js';
 export type { TelemetryParseOptions, TelemetryParseResult } from './parse-telemetry.js';
 export { InvalidTelemetryOptionsError, parseTelemetryMessage } from './parse-telemetry.js';
 export { deriveEventId } from './telemetry-event-id.js';

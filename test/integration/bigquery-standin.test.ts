@@ -488,6 +488,26 @@ describe('logical views', () => {
     expect(await bigquery.dataset(DATASET).table('refused_view').exists()).toEqual([false]);
   });
 
+  it('creates a dataset, table or view once when requests race, answering 409 to the others', async () => {
+    const outcomes = async (create: () => Promise<unknown>) =>
+      (await Promise.allSettled([create(), create(), create()])).map((outcome) =>
+        outcome.status === 'fulfilled' ? 200 : (outcome.reason as ApiErrorShape).code,
+      );
+    const dataset = bigquery.dataset('raced');
+    expect((await outcomes(() => bigquery.createDataset('raced'))).sort()).toEqual([200, 409, 409]);
+    expect(
+      (
+        await outcomes(() => dataset.createTable('raced_table', { schema: [{ name: 'x', type: 'INT64' }] }))
+      ).sort(),
+    ).toEqual([200, 409, 409]);
+    expect(
+      (
+        await outcomes(() => dataset.createTable('raced_view', { view: 'SELECT x FROM raced.raced_table' }))
+      ).sort(),
+    ).toEqual([200, 409, 409]);
+    await dataset.delete({ force: true });
+  });
+
   it('answers 409 for a view whose id is taken, and drops the view (not its table) on tables.delete', async () => {
     await bigquery.dataset(DATASET).createTable('doomed_view', { view: `SELECT vehicle_id FROM ${source}` });
     const duplicate = await failureOf(

@@ -144,12 +144,11 @@ afterAll(async () => {
 });
 
 function recompute(arrivals: readonly Arrival[]): Promise<Recomputation> {
-  const t0 = Date.now();
   return recomputeWindows(
     arrivals.map((a) => ({ seq: a.seq, nowMs: nowOf(a), reading: a.reading })),
     DOCUMENTED_WINDOWS,
     ALLOWED_LATENESS_MS,
-  ).then((r) => { console.log('recompute ms', Date.now() - t0); return r; });
+  );
 }
 
 function firstVersions(arrivals: readonly Arrival[]): Map<string, TelemetryReading> {
@@ -231,7 +230,6 @@ function inEventOrder(readings: readonly TelemetryReading[]): Arrival[] {
 
 /** Hands the arrivals to the engine batch by batch, as a subscription would, with the batch's clock. */
 async function replayThroughEngine(name: string, arrivals: Arrival[]): Promise<Replay> {
-  const t0 = Date.now(); process.on('beforeExit', () => {});
   const result: Replay = {
     name,
     arrivals,
@@ -259,7 +257,6 @@ async function replayThroughEngine(name: string, arrivals: Arrival[]): Promise<R
       result.lateArchived.set(identity, (result.lateArchived.get(identity) ?? 0) + 1);
     }
   }
-  console.log('replay', name, Date.now() - t0);
   return result;
 }
 

@@ -503,9 +503,9 @@ const textMessage: fc.Arbitrary<string> = fc.oneof(
 );
 
 const hostileMessage: fc.Arbitrary<Uint8Array> = fc.oneof(
-  { weight: 16, arbitrary: textMessage.map((text) => Buffer.from(text)) },
+  { weight: 32, arbitrary: textMessage.map((text) => Buffer.from(text)) },
   {
-    weight: 2,
+    weight: 4,
     arbitrary: fc.tuple(textMessage, fc.constantFrom(...INVALID_UTF8), fc.nat()).map(([text, bad, at]) => {
       const bytes = Buffer.from(text);
       const cut = at % (bytes.length + 1);
@@ -513,13 +513,13 @@ const hostileMessage: fc.Arbitrary<Uint8Array> = fc.oneof(
     }),
   },
   {
-    weight: 2,
+    weight: 4,
     arbitrary: fc
       .tuple(textMessage, fc.nat())
       .map(([text, at]) => Buffer.from(text.slice(0, at % text.length))),
   },
-  { weight: 2, arbitrary: fc.uint8Array({ maxLength: 256 }) },
-  // Padded past the default limit (the raised one reads it: whitespace is valid JSON).
+  { weight: 4, arbitrary: fc.uint8Array({ maxLength: 256 }) },
+  // Padded past the default limit (the raised one reads it: whitespace is valid JSON). Rare: 256 KB each.
   {
     weight: 1,
     arbitrary: textMessage.map((text) => Buffer.from(`${text}${' '.repeat(DEFAULT_LIMITS.maxMessageBytes)}`)),

@@ -1,0 +1,13 @@
+/**
+ * drift: population stability index per feature between the champion's training distribution and a
+ * recent window (the workflow retrains when it drifted). Route: shared/http/drift-routes.ts.
+ */
+import * as functions from '@google-cloud/functions-framework';
+import { driftRoutes } from '../../shared/http/drift-routes.js';
+import { honoHttpFunction } from '../../shared/http/functions-hono.js';
+import { getModelRuntime } from '../../shared/runtime/model-runtime.js';
+import { installProcessLogging } from '../../shared/runtime/function-logging.js';
+
+installProcessLogging('drift');
+
+functions.http('drift', honoHttpFunction(driftRoutes(getModelRuntime)));

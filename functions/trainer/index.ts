@@ -1,0 +1,13 @@
+/**
+ * trainer: the retraining workflow's HTTP steps (data quality, train, gate, promote, run records).
+ * Routes, request and answer shapes and error codes: shared/http/trainer-routes.ts.
+ */
+import * as functions from '@google-cloud/functions-framework';
+import { honoHttpFunction } from '../../shared/http/functions-hono.js';
+import { trainerRoutes } from '../../shared/http/trainer-routes.js';
+import { getModelRuntime } from '../../shared/runtime/model-runtime.js';
+import { installProcessLogging } from '../../shared/runtime/function-logging.js';
+
+installProcessLogging('trainer');
+
+functions.http('trainer', honoHttpFunction(trainerRoutes(getModelRuntime)));
