@@ -128,11 +128,9 @@ export class RedisWindowStore implements WindowStore {
 
   async markDurable(vehicleId: string, eventTsMs: readonly number[]): Promise<void> {
     if (eventTsMs.length === 0) return;
+    const key = vehicleKey(vehicleId);
     try {
-      await this.connections[this.connectionIndex(vehicleId)]!.hdel(
-        vehicleKey(vehicleId),
-        ...eventTsMs.map(pendingField),
-      );
+      await this.connections[this.connectionIndex(vehicleId)]!.hdel(key, ...eventTsMs.map(pendingField));
     } catch (cause) {
       throw new FleetError('transient_redis', 'dropping durable rows from Redis failed', {
         cause,

@@ -13,10 +13,6 @@ import type { DataInterval } from './training-set.js';
  */
 const COLUMN_TYPES = new Map(FEATURE_COLUMNS.map((c) => [c.name, c.type]));
 const share = z.number().min(0).max(1);
-const column = z.string().refine((name) => COLUMN_TYPES.has(name), { message: 'not a column of the features table' });
-const numericColumn = column.refine((name) => ['FLOAT64', 'INT64'].includes(COLUMN_TYPES.get(name) ?? ''), {
-  message: 'ranges apply to numeric columns only',
-});
 
 export const ExpectationsSchema = z
   .object({
@@ -27,10 +23,10 @@ export const ExpectationsSchema = z
       })
       .strict(),
     duplicates: z.object({ max_share: share }).strict(),
-    null_rates: z.record(column, share).default({}),
+    null_rates: z.record(z.string(), share).default({}),
     ranges: z
       .record(
-        numericColumn,
+        z.string(),
         z
           .object({ min: z.number(), max: z.number(), max_outside_share: share.default(0) })
           .strict()
@@ -38,7 +34,19 @@ export const ExpectationsSchema = z
       )
       .default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((value, ctx) => {
+    // Column names end up in SQL text: only the features table's own names pass.
+    for (const [section, numericOnly] of [['null_rates', false], ['ranges', true]] as const) {
+      for (const name of Object.keys(value[section])) {
+        const type = COLUMN_TYPES.get(name);
+        if (type === undefined) ctx.addIssue({ code: 'custom', path: [section, name], message: 'not a column of the features table' });
+        else if (numericOnly && type !== 'FLOAT64' && type !== 'INT64') {
+          ctx.addIssue({ code: 'custom', path: [section, name], message: 'ranges apply to numeric columns only' });
+        }
+      }
+    }
+  });
 
 export type Expectations = z.infer<typeof ExpectationsSchema>;
 

@@ -16,8 +16,9 @@ export type ApplyResult =
   | { outcome: 'new'; snapshot: WindowSnapshot }
   /**
    * Seen before with the same values. `pending` is the first version while its row is not yet
-   * durable (write that row again: this may be the retry of a failed write); null once durable
-   * (write nothing).
+   * durable (write that row again: this may be the retry of a failed write); null once durable,
+   * or when the first version came earlier in the same call (its row is written once): write
+   * nothing.
    */
   | { outcome: 'duplicate'; pending: StoredReading | null }
   /** Seen before with other values: the first applied version stands; nothing is written. */

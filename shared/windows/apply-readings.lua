@@ -1,5 +1,5 @@
 -- Applies one vehicle's readings to its tiled windows, dedupe marks and latest vector, atomically.
--- Layouts and semantics: shared/windows/window-state.ts (the TypeScript side of every byte here)
+-- Layouts and semantics: shared/windows/window-snapshot.ts (the TypeScript side of every byte here)
 -- and shared/windows/window-spec.ts (windows, tiles, error bounds).
 --
 -- KEYS[1] vehicle hash: 's' hot state (+ the newest reading and its event_id), 'p<event ms>' a
@@ -65,8 +65,10 @@ local EMPTY_TILE = struct.pack(TILE, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 local H, tail
 local state = redis.call('HGET', K_STATE, 's')
 local has_head = state ~= false and string.byte(state, 1) == LAYOUT
+-- The two keys expire together, but an eviction policy may take one: then start over too.
+if has_head and redis.call('EXISTS', K_TILES) == 0 then has_head = false end
 if not has_head then
-  -- New vehicle, or state of an older layout: start over.
+  -- New vehicle, state of an older layout, or tiles lost: start over.
   if state then redis.call('DEL', K_STATE) end
   H = { LAYOUT, 0, 0, 0, 0, 0, 0, 0, lateness, 64, 0, 0 }
   for w = 1, NW do
@@ -320,25 +322,29 @@ local function lower_bound(off)
 end
 local function forget_window() W, W0 = nil, nil end
 
--- Entries hold event times as offsets from H[5]; move the base when an offset would overflow.
+-- Entries hold event times as offsets from H[5]; when a reading's offset would overflow (event
+-- time jumped ~49 days ahead), move the base just before its dedupe horizon and drop the entries
+-- older than that: they are in no window any more.
 local function rebase(t)
   window_from(0)
-  local first = t
-  if H[12] > 0 then first = entry_at(0) + H[5] end
-  local base = math.min(first, t - lateness) - 1000
+  local base = t - lateness - 1000
   local pieces = {}
   for i = 0, H[12] - 1 do
     local off, fp, lat, lon = entry_at(i)
-    pieces[i + 1] = struct.pack(ENTRY, off + H[5] - base, fp, lat, lon)
+    if off + H[5] >= base then pieces[#pieces + 1] = struct.pack(ENTRY, off + H[5] - base, fp, lat, lon) end
   end
-  if H[12] > 0 then entries_write(0, table.concat(pieces)) end
+  if #pieces > 0 then entries_write(0, table.concat(pieces)) end
   forget_window()
-  H[5] = base
+  H[5], H[12] = base, #pieces
+  H[6] = t
 end
 
 local out = {}
 local fields = {}
 local changed = false
+-- Stored rows written by this call (pkey -> stored reading): a re-send later in the same call is
+-- recognised from here, as HGET does not see them yet.
+local written = {}
 
 for i = 4, #ARGV, 2 do
   local eid, arg = ARGV[i], ARGV[i + 1]
@@ -351,11 +357,12 @@ for i = 4, #ARGV, 2 do
 
   if has_head and t < head - lateness then
     -- Beyond the dedupe horizon: only a stored, not yet durable row can still recognise it.
-    local stored = redis.call('HGET', K_STATE, pkey)
+    local stored = written[pkey] or redis.call('HGET', K_STATE, pkey)
     if stored then
       local _, sfp = struct.unpack('<BI', stored)
       if sfp == fp then
-        out[#out + 1] = 'dup'; out[#out + 1] = stored
+        out[#out + 1] = 'dup'
+        if written[pkey] then out[#out + 1] = '' else out[#out + 1] = stored end
       else
         out[#out + 1] = 'conflict'; out[#out + 1] = ''
       end
@@ -369,7 +376,8 @@ for i = 4, #ARGV, 2 do
     if k < count then off, efp = entry_at(k) end
     if off == t - H[5] then
       if efp == fp16 then
-        out[#out + 1] = 'dup'; out[#out + 1] = redis.call('HGET', K_STATE, pkey) or ''
+        out[#out + 1] = 'dup'
+        if written[pkey] then out[#out + 1] = '' else out[#out + 1] = redis.call('HGET', K_STATE, pkey) or '' end
       else
         out[#out + 1] = 'conflict'; out[#out + 1] = ''
       end
@@ -427,7 +435,8 @@ for i = 4, #ARGV, 2 do
       H[12] = H[12] + 1
       forget_window()
       if k <= 1 and t < H[6] then H[6] = t end
-      fields[#fields + 1] = pkey; fields[#fields + 1] = rec .. arg .. eid
+      written[pkey] = rec .. arg .. eid
+      fields[#fields + 1] = pkey; fields[#fields + 1] = written[pkey]
       changed = true
       out[#out + 1] = 'new'; out[#out + 1] = rec
     end
@@ -476,7 +485,8 @@ for i = 4, #ARGV, 2 do
     H[2], H[3], H[4], H[8] = t, latq, lonq, now
     tail = arg .. eid
     has_head = true
-    fields[#fields + 1] = pkey; fields[#fields + 1] = rec .. arg .. eid
+    written[pkey] = rec .. arg .. eid
+    fields[#fields + 1] = pkey; fields[#fields + 1] = written[pkey]
     changed = true
     out[#out + 1] = 'new'; out[#out + 1] = rec
   end

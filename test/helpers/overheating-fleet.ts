@@ -19,13 +19,13 @@ export interface OverheatingFleetOptions {
   durationS: number;
   ratePerVehicleHz: number;
   seed: number;
-  /** Share of readings held back within the allowed lateness (they become `late` rows). */
+  /** Share of readings held back 15-60 s, within the allowed lateness (they become `late` rows). */
   heldBackRate?: number;
 }
 
 const LATENESS_MS = 600_000;
 /** Arrivals go to the engine in batches of this much arrival time, as pushes would deliver them. */
-const BATCH_MS = 10_000;
+const BATCH_MS = 60_000;
 
 export async function overheatingFleetRows(options: OverheatingFleetOptions): Promise<FeatureRow[]> {
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1 });
@@ -48,7 +48,7 @@ export async function overheatingFleetRows(options: OverheatingFleetOptions): Pr
       seed: options.seed,
       vehicleId: (i) => `${options.vehiclePrefix}-${String(i + 1).padStart(3, '0')}`,
       allowedLatenessMs: LATENESS_MS,
-      disorder: { heldBackRate: options.heldBackRate ?? 0 },
+      disorder: { heldBackRate: options.heldBackRate ?? 0, heldBackDelayMs: [15_000, 60_000] },
     })) {
       if (arrival.kind === 'malformed') continue;
       if (arrival.arrivalMs >= batchEndMs) {

@@ -220,8 +220,8 @@ describe('RedisWindowStore: windows of in-order readings (real Redis)', () => {
       seconds: [0, 65, 70],
       counts: [
         [1, 1, 1, 1],
-        [2, 2, 2, 2], // 65 s: 1m is tiles 0-60 s..., back to 0 s
-        [2, 3, 3, 3], // 70 s: 1m starts at 10 s
+        [2, 2, 2, 2], // 65 s: 1m is [0 s, 65 s]
+        [2, 3, 3, 3], // 70 s: 1m is [10 s, 70 s]
       ],
     },
     {
@@ -597,6 +597,10 @@ describe('RedisWindowStore: one reading, one identity (real Redis)', () => {
       'in_order',
     ]);
     expect(batched.map(statusOf)).toEqual(single.map(statusOf));
+    // The re-send of b in the same call as b itself: no second row (the call writes b's once); in a
+    // later call, b's stored first version (not durable yet).
+    expect(batched[3]).toEqual({ outcome: 'duplicate', pending: null, row: null });
+    expect(single[3]?.row).toEqual(single[1]?.row);
     const newRows = (sent: Sent[]) => sent.filter((s) => s.outcome === 'new').map(rowValues);
     expect(newRows(batched)).toEqual(newRows(single));
     expect(counts(batched[5])).toEqual([2, 4, 4, 4]); // 1m at 70 s is [10, 80): b and d
@@ -606,14 +610,7 @@ describe('RedisWindowStore: one reading, one identity (real Redis)', () => {
     );
   });
 
-  // KNOWN BUG (reported to the lead): the script writes its fields once, at the end of the call, and
-  // looks up stored rows with HGET, so a re-send in the same call as its first version, once the head
-  // has moved more than the lateness past it, is taken for 'late' (archived as late although it was
-  // applied; a conflicting one is not counted as a conflict). Within the lateness the same re-send is
-  // a 'duplicate' with pending null (harmless: the call's own 'new' row is written). Fix: remember
-  // the rows written in this call (pkey -> rec .. arg .. eid) and consult that before HGET. Drop
-  // `.fails` once fixed.
-  it.fails('recognises a re-send in the same call as its first version, also beyond the lateness', async () => {
+  it('recognises a re-send in the same call as its first version, also beyond the lateness', async () => {
     const device = new Device('spec-batch-resend-beyond');
     const sent = await device.send(
       { id: 'a', s: 0 },
@@ -622,6 +619,15 @@ describe('RedisWindowStore: one reading, one identity (real Redis)', () => {
       { id: 'a', s: 0, speed: 1 },
     );
     expect(sent.map((s) => s.outcome)).toEqual(['new', 'new', 'duplicate', 'conflict']);
+  });
+
+  it('keeps recognising re-sends after its event time jumps forward by more than 2^32 ms', async () => {
+    const device = new Device('spec-clock-jump');
+    const jumpS = 50 * 86_400;
+    await device.sendAt(T0 + 500, { id: 'a', s: 0 });
+    await device.sendAt(T0 + 1000, { id: 'b', s: jumpS });
+    const [again] = await device.sendAt(T0 + 1500, { id: 'b', s: jumpS });
+    expect(again?.outcome).toBe('duplicate');
   });
 
   it('through the engine: a duplicate gives the same row, conflicts and late readings give none and are counted', async () => {
@@ -677,10 +683,7 @@ describe('RedisWindowStore: keys, expiry and the latest vector (real Redis)', ()
     },
   );
 
-  // KNOWN BUG (reported to the lead): markDurable builds the key inside its try block, so the
-  // invalid_identifier error is rewrapped as transient_redis. Fix: compute vehicleKey(vehicleId)
-  // before the try, as apply() does. Drop `.fails` once fixed.
-  it.fails('rejects a hostile vehicle id in markDurable with invalid_identifier too', async () => {
+  it('rejects a hostile vehicle id in markDurable with invalid_identifier too', async () => {
     const error = await store.markDurable('a}b', [T0]).then(
       () => null,
       (e: unknown) => e,
@@ -716,6 +719,17 @@ describe('RedisWindowStore: keys, expiry and the latest vector (real Redis)', ()
     const keys = await redis.keys(`*${id}*`);
     expect(keys.map(hashTag)).toEqual(keys.map(() => id));
     expect(keys).toContain(`fv:{${id}}`);
+  });
+
+  it('keeps working when a vehicle’s other keys were evicted', async () => {
+    const device = new Device('spec-evicted');
+    await device.send(...tenSecondSteps(100));
+    const others = (await redis.keys('*{spec-evicted}*')).filter(
+      (key) => key !== vehicleKey(device.vehicleId),
+    );
+    if (others.length > 0) await redis.del(...others);
+    const sent = [...(await device.send({ id: 'next', s: 110 })), ...(await device.send({ id: 'x', s: 55 }))];
+    expect(sent.map((s) => s.outcome)).toEqual(['new', 'new']);
   });
 
   it('expires a vehicle after the idle ttl, refreshing it at most every eighth of it', async () => {

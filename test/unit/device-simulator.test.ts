@@ -7,6 +7,7 @@ import {
 import { createSeededRandom } from '../../local/seeded-random.js';
 import {
   type ArrivalKind,
+  type DisorderOptions,
   generateTelemetry,
   shuffleWithinLateness,
   type TelemetryArrival,
@@ -298,7 +299,7 @@ describe('device simulator: realistic vehicles', () => {
 
 describe('the shared telemetry generator: disorder within and beyond the allowed lateness', () => {
   const LATENESS_MS = 600_000;
-  const generate = (disorder: Parameters<typeof generateTelemetry>[0]['disorder']) => [
+  const generate = (disorder: DisorderOptions) => [
     ...generateTelemetry({
       vehicles: 8,
       durationS: 2 * HOUR_S,
