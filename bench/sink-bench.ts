@@ -1,20 +1,20 @@
-// Sink throughput per flush size against the local stand-ins, through the official clients: what
-// group commit buys. For each sink and flush size, rows are written in sequential flushes of that
-// size; `group(bigquery+gcs)` has one concurrent writer per row and lets GroupCommitSink form the
-// flushes (maxRows = the flush size), as the feature function does.
+// Sink throughput per flush size against the local stand-ins and the Pub/Sub emulator, through the
+// official clients: what group commit buys. For each sink and flush size, rows are written in
+// sequential flushes of that size; `group(bigquery+pubsub)` has one concurrent writer per row and
+// lets GroupCommitSink form the flushes (maxRows = the flush size), as the feature function does.
 
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { BigQueryFeatureSink, createBigQueryClient } from '../shared/adapters/bigquery-feature-sink.js';
-import { createStorageClient, GcsObjectStore } from '../shared/adapters/gcs-object-store.js';
+import { PubSubFeatureRowSink } from '../shared/adapters/pubsub-feature-row-sink.js';
+import { createPubSubClient, PubSubPublisher } from '../shared/adapters/pubsub-publisher.js';
 import type { FeatureRow } from '../shared/features/feature-row.js';
-import { GcsFeatureSink } from '../shared/features/gcs-feature-sink.js';
-import { GroupCommitSink } from '../shared/features/group-commit.js';
 import type { FeatureSink } from '../shared/ports/feature-sink.js';
+import { GroupCommitSink } from '../shared/runtime/group-commit-sink.js';
 import { featureRowFixtures } from '../test/helpers/feature-row-fixtures.js';
 
 export interface SinkBenchOptions {
-  gcsStandinUrl: string;
+  pubsubEmulatorHost: string;
   bigqueryStandinUrl: string;
   projectId: string;
   flushSizes?: number[];
@@ -39,10 +39,13 @@ export async function runSinkBench(opts: SinkBenchOptions): Promise<SinkBenchRes
   const maxRows = opts.rows ?? DEFAULT_ROWS;
   const run = randomUUID().replaceAll('-', '').slice(0, 10);
 
-  const storage = createStorageClient({ projectId: opts.projectId, storageEmulatorHost: opts.gcsStandinUrl });
-  const bucket = `sink-bench-${run}`;
-  await storage.createBucket(bucket);
-  const gcs = new GcsFeatureSink(new GcsObjectStore(storage, bucket));
+  const pubsub = createPubSubClient({
+    projectId: opts.projectId,
+    pubsubEmulatorHost: opts.pubsubEmulatorHost,
+  });
+  const topic = `feature-rows-${run}`;
+  await pubsub.createTopic(topic);
+  const featureRows = new PubSubFeatureRowSink(new PubSubPublisher(pubsub), topic);
 
   const bigqueryClient = createBigQueryClient({
     projectId: opts.projectId,
@@ -60,7 +63,7 @@ export async function runSinkBench(opts: SinkBenchOptions): Promise<SinkBenchRes
   await bigquery.ensureTable();
 
   const results: SinkBenchResult[] = [];
-  for (const sink of [bigquery, gcs]) {
+  for (const sink of [bigquery, featureRows]) {
     for (const flushRows of flushSizes) {
       const rows = featureRowFixtures(`${sink.name}-${flushRows}-${run}`, pointRows(flushRows, maxRows));
       results.push(await measureSequentialFlushes(sink, rows, flushRows));
@@ -68,8 +71,9 @@ export async function runSinkBench(opts: SinkBenchOptions): Promise<SinkBenchRes
   }
   for (const flushRows of flushSizes) {
     const rows = featureRowFixtures(`group-${flushRows}-${run}`, pointRows(flushRows, maxRows));
-    results.push(await measureGroupCommit([bigquery, gcs], rows, flushRows));
+    results.push(await measureGroupCommit([bigquery, featureRows], rows, flushRows));
   }
+  await pubsub.close();
   return results;
 }
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { startBigQueryStandin } from '../local/bigquery-standin/index.js';
-import { startGcsStandin } from '../local/gcs-standin/index.js';
+import { startPubSubEmulator } from '../local/servers/pubsub-emulator.js';
 import type { BenchProgress } from './bench-progress.js';
 import type { SinkBenchRow } from './bench-report.js';
 import { runSinkBench } from './sink-bench.js';
@@ -8,12 +8,12 @@ import { runSinkBench } from './sink-bench.js';
 const PROJECT_ID = 'fleet-features-bench';
 
 /**
- * Sink writes, measured apart from the engine: rows per second per flush size against private
- * GCS and BigQuery stand-ins (under `dir`), stopped afterwards, error or not.
+ * Sink writes, measured apart from the engine: rows per second per flush size against a private
+ * Pub/Sub emulator and BigQuery stand-in (under `dir`), stopped afterwards, error or not.
  */
 export async function runSinks(dir: string, progress: BenchProgress): Promise<SinkBenchRow[]> {
-  progress.log('sinks: starting the GCS and BigQuery stand-ins');
-  const gcs = await startGcsStandin({ root: join(dir, 'gcs') });
+  progress.log('sinks: starting the Pub/Sub emulator and the BigQuery stand-in');
+  const pubsub = await startPubSubEmulator({ dir: join(dir, 'pubsub'), projectId: PROJECT_ID });
   try {
     const bigquery = await startBigQueryStandin({
       dbPath: join(dir, 'bigquery', 'warehouse.duckdb'),
@@ -21,7 +21,7 @@ export async function runSinks(dir: string, progress: BenchProgress): Promise<Si
     });
     try {
       const results = await runSinkBench({
-        gcsStandinUrl: gcs.url,
+        pubsubEmulatorHost: pubsub.host,
         bigqueryStandinUrl: bigquery.url,
         projectId: PROJECT_ID,
       });
@@ -35,6 +35,6 @@ export async function runSinks(dir: string, progress: BenchProgress): Promise<Si
       await bigquery.close();
     }
   } finally {
-    await gcs.close();
+    await pubsub.stop();
   }
 }

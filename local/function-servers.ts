@@ -18,6 +18,8 @@ export interface FunctionSpec {
 export const FUNCTIONS: readonly FunctionSpec[] = [
   { folder: 'process-telemetry', target: 'processTelemetry', signature: 'cloudevent' },
   { folder: 'features-api', target: 'featuresApi', signature: 'http' },
+  { folder: 'trainer', target: 'trainer', signature: 'http' },
+  { folder: 'drift', target: 'drift', signature: 'http' },
 ];
 
 export interface RunningFunction extends FunctionSpec {

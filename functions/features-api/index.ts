@@ -1,27 +1,13 @@
 /**
- * featuresApi: the online features API over HTTP (latest vector per vehicle, from Redis).
- * Routes and error codes live in shared/features/online-features.ts.
+ * featuresApi: the online features API over HTTP (each vehicle's current vector, from Redis).
+ * Routes and error codes: shared/http/online-features-routes.ts.
  */
 import * as functions from '@google-cloud/functions-framework';
-import { handleFeaturesRequest } from '../../shared/features/online-features.js';
+import { honoHttpFunction } from '../../shared/http/functions-hono.js';
+import { onlineFeaturesRoutes } from '../../shared/http/online-features-routes.js';
 import { getOnlineRuntime } from '../../shared/runtime/feature-runtime.js';
 import { installProcessLogging } from '../../shared/runtime/function-logging.js';
 
-// Also the logger for failures before the runtime (and its configured logger) exists, e.g. invalid configuration.
-const logger = installProcessLogging('featuresApi');
+installProcessLogging('featuresApi');
 
-functions.http('featuresApi', async (req, res) => {
-  try {
-    const runtime = await getOnlineRuntime();
-    const result = await handleFeaturesRequest(runtime.windows, {
-      method: req.method,
-      path: req.path,
-      query: req.query as Record<string, string | string[] | undefined>,
-      body: req.body,
-    });
-    res.status(result.status).json(result.body);
-  } catch (error) {
-    logger.error({ err: error }, 'features request failed');
-    res.status(503).json({ error: { code: 'unavailable', message: 'feature store unavailable, retry' } });
-  }
-});
+functions.http('featuresApi', honoHttpFunction(onlineFeaturesRoutes(getOnlineRuntime)));

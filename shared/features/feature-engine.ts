@@ -2,7 +2,7 @@ import type { Logger } from '../logger.js';
 import type { WindowStore } from '../ports/window-store.js';
 import type { TelemetryReading } from '../telemetry/telemetry-reading.js';
 import { buildFeatureRow, type FeatureRow } from './feature-row.js';
-import type { LateReading } from './late-archive.js';
+import type { LateReading } from '../ports/late-archive.js';
 
 export interface EngineResult {
   /**

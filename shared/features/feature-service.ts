@@ -5,7 +5,7 @@ import type { WindowStore } from '../ports/window-store.js';
 import { parseTelemetryMessage } from '../telemetry/index.js';
 import { computeFeatureRows, type EngineResult } from './feature-engine.js';
 import type { FeatureRow } from './feature-row.js';
-import type { LateArchive } from './late-archive.js';
+import type { LateArchive } from '../ports/late-archive.js';
 
 export interface FeatureServiceOptions {
   maxFutureSkewMs: number;

@@ -10,14 +10,14 @@ import { PubSubFeatureRowSink } from '../adapters/pubsub-feature-row-sink.js';
 import { createPubSubClient, PubSubPublisher } from '../adapters/pubsub-publisher.js';
 import { RedisWindowStore } from '../adapters/redis-window-store.js';
 import { type FleetConfig, loadConfig } from '../config.js';
-import { DeadLetterQuarantine } from '../features/dead-letter-quarantine.js';
+import { DeadLetterQuarantine } from '../adapters/dead-letter-quarantine.js';
 import {
   type MessageOutcome,
   processTelemetryMessage,
   type TelemetryMessage,
 } from '../features/feature-service.js';
-import { GroupCommitSink } from '../features/group-commit.js';
-import { LateArchive } from '../features/late-archive.js';
+import { GroupCommitSink } from '../runtime/group-commit-sink.js';
+import { GcsLateArchive } from '../adapters/gcs-late-archive.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { WindowStore } from '../ports/window-store.js';
 
@@ -67,7 +67,7 @@ function createFeature(config: FleetConfig): FeatureRuntime {
     windows: online.windows,
     sink,
     deadLetters: new DeadLetterQuarantine(publisher, config.topics.deadLetter, objects),
-    lateArchive: new LateArchive(objects),
+    lateArchive: new GcsLateArchive(objects),
     clock: Date.now,
     logger: online.logger,
     options: {

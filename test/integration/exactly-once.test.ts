@@ -22,8 +22,8 @@ import { RedisWindowStore } from '../../shared/adapters/redis-window-store.js';
 import { FleetError } from '../../shared/errors.js';
 import type { FeatureRow } from '../../shared/features/feature-row.js';
 import { type FeatureServiceDeps, processTelemetryMessage } from '../../shared/features/feature-service.js';
-import { GroupCommitSink } from '../../shared/features/group-commit.js';
-import { LateArchive } from '../../shared/features/late-archive.js';
+import { GroupCommitSink } from '../../shared/runtime/group-commit-sink.js';
+import { GcsLateArchive } from '../../shared/adapters/gcs-late-archive.js';
 import { createLogger } from '../../shared/logger.js';
 import type { FeatureSink } from '../../shared/ports/feature-sink.js';
 import type { WindowStore } from '../../shared/ports/window-store.js';
@@ -116,7 +116,7 @@ function servicedBy(windows: WindowStore): FeatureServiceDeps {
         throw new Error('no reading in this test is invalid');
       },
     },
-    lateArchive: new LateArchive(objects),
+    lateArchive: new GcsLateArchive(objects),
     clock: Date.now,
     logger: createLogger({ level: 'silent' }),
     options: { maxFutureSkewMs: 300_000, maxBatchReadings: 500, maxMessageBytes: 262_144 },

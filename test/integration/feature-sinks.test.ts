@@ -11,7 +11,7 @@ import { createPubSubClient, PubSubPublisher } from '../../shared/adapters/pubsu
 import { archiveSubscriptions } from '../../shared/archive-subscriptions.js';
 import { FleetError } from '../../shared/errors.js';
 import { FEATURE_COLUMNS, type FeatureRow } from '../../shared/features/feature-row.js';
-import { GroupCommitSink } from '../../shared/features/group-commit.js';
+import { GroupCommitSink } from '../../shared/runtime/group-commit-sink.js';
 import { featureRowFixture, featureRowFixtures } from '../helpers/feature-row-fixtures.js';
 import { localServers } from '../helpers/local-servers.js';
 import { waitUntil } from '../helpers/wait-until.js';

@@ -15,14 +15,14 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FleetError } from '../../shared/errors.js';
-import { DeadLetterQuarantine, quarantineObjectName } from '../../shared/features/dead-letter-quarantine.js';
+import { DeadLetterQuarantine, quarantineObjectName } from '../../shared/adapters/dead-letter-quarantine.js';
 import type { FeatureRow } from '../../shared/features/feature-row.js';
 import {
   type FeatureServiceDeps,
   type MessageOutcome,
   processTelemetryMessage,
 } from '../../shared/features/feature-service.js';
-import { LateArchive } from '../../shared/features/late-archive.js';
+import { GcsLateArchive } from '../../shared/adapters/gcs-late-archive.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import type { MessagePublisher } from '../../shared/ports/dead-letter.js';
 import type { FeatureSink } from '../../shared/ports/feature-sink.js';
@@ -134,7 +134,7 @@ function harness(limits: { maxBatchReadings: number; maxMessageBytes: number }):
     windows,
     sink,
     deadLetters: new DeadLetterQuarantine(publisher, 'telemetry-dlq', objects),
-    lateArchive: new LateArchive(objects),
+    lateArchive: new GcsLateArchive(objects),
     clock: () => NOW_MS,
     logger: collectingLogger(logLines),
     options: { maxFutureSkewMs: 300_000, ...limits },

@@ -180,7 +180,8 @@ describe('a training run on synthetic examples', () => {
     expect(metrics.train.rows).toBe(artifact.training.rows_train);
     expect(holdout.t_ms.every((t) => t >= Date.parse(artifact.training.holdout_start))).toBe(true);
     expect(rocAuc(scoreSnapshot(artifact, holdout), holdout.label)).toBeCloseTo(metrics.holdout.auc, 12);
-    expect(baseline.key_features[0]).toBe('temp_max_1h');
+    // The two features the outcome depends on move the model most: they are the key drift features.
+    expect(baseline.key_features.slice(0, 2).sort()).toEqual(['rpm', 'temp_max_1h']);
     expect(baseline.histograms.temp_anomaly!.edges.length).toBeLessThanOrEqual(1);
     expect(baseline.histograms.rpm!.nulls).toBeGreaterThan(0);
     expect(baseline.histograms.temp_max_1h!.counts.reduce((s, c) => s + c, 0)).toBe(metrics.train.rows);

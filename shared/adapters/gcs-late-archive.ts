@@ -1,19 +1,14 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import type { LateArchive, LateReading } from '../ports/late-archive.js';
 import type { ObjectStore } from '../ports/object-store.js';
-import type { TelemetryReading } from '../telemetry/telemetry-reading.js';
-
-export interface LateReading {
-  reading: TelemetryReading;
-  processedTsMs: number;
-}
 
 /**
  * Readings older than their vehicle's newest event time minus the allowed lateness are not
  * applied to windows; they are archived here (never silently dropped) and counted. One gzip
  * NDJSON object per message, named from its event ids so a redelivery rewrites nothing.
  */
-export class LateArchive {
+export class GcsLateArchive implements LateArchive {
   constructor(private readonly objects: ObjectStore) {}
 
   async write(late: readonly LateReading[]): Promise<void> {
