@@ -25,6 +25,10 @@ const DevOptionsSchema = z.object({
   allowedLatenessS: z.number().int().positive(),
   dataDir: z.string().min(1),
   keep: z.boolean(),
+  viaGateway: z
+    .number()
+    .min(0, 'via-gateway is a share from 0 to 1')
+    .max(1, 'via-gateway is a share from 0 to 1'),
 });
 export type DevOptions = z.infer<typeof DevOptionsSchema>;
 
@@ -37,7 +41,8 @@ export const DEV_USAGE = `usage: npm run dev -- [options]
   --seed 1            simulator seed                                  (default 1)
   --lateness 120      allowed lateness in seconds (short for a demo)  (default 120)
   --data-dir DIR      where the warehouse and objects go  (default .local/dev)
-  --keep              keep servers running after the summary until Ctrl-C`;
+  --keep              keep servers running after the summary until Ctrl-C
+  --via-gateway 0.2   share of the vehicles that send through the ingest gateway (signed HTTPS) (default 0.2; 0 = none)`;
 
 export function parseDevOptions(argv: string[]): DevOptions {
   const { values } = parseArgs({
@@ -52,6 +57,7 @@ export function parseDevOptions(argv: string[]): DevOptions {
       lateness: { type: 'string', default: '120' },
       'data-dir': { type: 'string', default: '.local/dev' },
       keep: { type: 'boolean', default: false },
+      'via-gateway': { type: 'string', default: '0.2' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -70,6 +76,7 @@ export function parseDevOptions(argv: string[]): DevOptions {
     allowedLatenessS: Number(values.lateness),
     dataDir: values['data-dir'],
     keep: values.keep,
+    viaGateway: Number(values['via-gateway']),
   });
   if (!parsed.success) {
     throw new Error(parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join('; '));

@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
+import { LOCAL_FLEET_SECRET } from './gateway-publisher.js';
 import { getFreePort } from './servers/free-port.js';
 import { type ProcessGroup, startProcessGroup } from './servers/process-group.js';
 
@@ -13,6 +14,8 @@ export interface FunctionSpec {
   /** Name the function registers with the framework. */
   target: string;
   signature: 'http' | 'cloudevent';
+  /** Settings the function needs on the local stack beyond the stack's own (the caller's env wins). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
@@ -20,6 +23,14 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { folder: 'features-api', target: 'featuresApi', signature: 'http' },
   { folder: 'trainer', target: 'trainer', signature: 'http' },
   { folder: 'drift', target: 'drift', signature: 'http' },
+  // A fixed, public fleet secret: for the local stack only. The simulator's fleet is far faster
+  // than a real vehicle (--speedup), so its per-device rate limit is lifted.
+  {
+    folder: 'ingest-gateway',
+    target: 'ingestGateway',
+    signature: 'http',
+    env: { INGEST_FLEET_SECRET: LOCAL_FLEET_SECRET, INGEST_RATE_PER_S: '100000', INGEST_BURST: '100000' },
+  },
 ];
 
 export interface RunningFunction extends FunctionSpec {
@@ -54,7 +65,7 @@ export async function startFunction(options: {
     ],
     logDir: options.logDir,
     cwd: options.repoRoot,
-    env: { ...process.env, ...options.env, PORT: String(port) },
+    env: { ...process.env, ...spec.env, ...options.env, PORT: String(port) },
   });
   const url = `http://127.0.0.1:${port}`;
   await group.waitUntilReady(

@@ -27,7 +27,8 @@ const { values, positionals } = parseArgs({
   },
 });
 
-const fixed = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(4) : '-');
+const fixed = (v: number | null | undefined) =>
+  typeof v === 'number' && Number.isFinite(v) ? v.toFixed(4) : '-';
 
 async function main(): Promise<void> {
   const [command, argument] = positionals;
@@ -36,8 +37,12 @@ async function main(): Promise<void> {
     return;
   }
   const config = loadConfig();
-  const { registry, retrain } = createModelRuntime(config, createLogger({ level: 'warn', name: 'model-cli' }));
-  const print = (human: string, machine: unknown) => console.log(values.json ? JSON.stringify(machine, null, 2) : human);
+  const { registry, retrain } = createModelRuntime(
+    config,
+    createLogger({ level: 'error', name: 'model-cli' }),
+  );
+  const print = (human: string, machine: unknown) =>
+    console.log(values.json ? JSON.stringify(machine, null, 2) : human);
 
   switch (command) {
     case 'list': {
@@ -84,7 +89,9 @@ async function main(): Promise<void> {
           .slice(0, 8)
           .map(({ f, w }) => `${f} ${w >= 0 ? '+' : ''}${w.toFixed(3)}`)
           .join(', ')}${weights.length > 8 ? `, … (${weights.length} features)` : ''}`,
-        ...(decisions.length === 0 ? ['decisions   none'] : decisions.map((d) => `decision    ${d.at} ${d.kind}: ${d.reasons.join('; ')}`)),
+        ...(decisions.length === 0
+          ? ['decisions   none']
+          : decisions.map((d) => `decision    ${d.at} ${d.kind}: ${d.reasons.join('; ')}`)),
       ].join('\n');
       print(human, { model, metrics, decisions, champion: champion?.pointer ?? null });
       return;

@@ -4,7 +4,6 @@
  */
 import * as functions from '@google-cloud/functions-framework';
 import { errorResponse, retryAfterHeader } from '../../shared/ingress/ingress-response.js';
-import { TELEMETRY_ROUTE } from '../../shared/ingress/request-signature.js';
 import { respondWithFetch, writeAnswer } from '../../shared/runtime/fetch-bridge.js';
 import { installProcessLogging } from '../../shared/runtime/function-logging.js';
 import { getIngressRuntime, ingressBodyLimit } from '../../shared/runtime/ingress-runtime.js';
@@ -12,7 +11,7 @@ import { guardRequestBodies } from '../../shared/runtime/request-body-guard.js';
 
 const logger = installProcessLogging('ingestGateway');
 // Before the framework reads a body: over-long bodies are refused unread, none is parsed but ours.
-guardRequestBodies({ paths: [TELEMETRY_ROUTE], maxBodyBytes: ingressBodyLimit });
+guardRequestBodies({ maxBodyBytes: ingressBodyLimit });
 
 functions.http('ingestGateway', async (req, res) => {
   try {

@@ -5,8 +5,8 @@
 import * as functions from '@google-cloud/functions-framework';
 import { honoHttpFunction } from '../../shared/http/functions-hono.js';
 import { trainerRoutes } from '../../shared/http/trainer-routes.js';
-import { getModelRuntime } from '../../shared/runtime/model-runtime.js';
 import { installProcessLogging } from '../../shared/runtime/function-logging.js';
+import { getModelRuntime } from '../../shared/runtime/model-runtime.js';
 
 installProcessLogging('trainer');
 

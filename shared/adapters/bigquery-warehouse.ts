@@ -42,7 +42,12 @@ export class BigQueryWarehouse implements Warehouse {
 function toSqlValues(row: Record<string, unknown>): Record<string, SqlValue> {
   const out: Record<string, SqlValue> = {};
   for (const [key, value] of Object.entries(row)) {
-    if (value === null || typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') {
+    if (
+      value === null ||
+      typeof value === 'number' ||
+      typeof value === 'string' ||
+      typeof value === 'boolean'
+    ) {
       out[key] = value;
     } else if (typeof value === 'object' && typeof (value as { value?: unknown }).value === 'string') {
       out[key] = (value as { value: string }).value;

@@ -70,7 +70,10 @@ export class GcsVersionedObjectStore implements VersionedObjectStore {
       const [files] = await this.#storage.bucket(this.bucket).getFiles({ prefix, autoPaginate: true });
       return files.map((file) => file.name).sort();
     } catch (error) {
-      throw toSinkError(error, `gs://${this.bucket}/${prefix}*: listing failed`, { bucket: this.bucket, prefix });
+      throw toSinkError(error, `gs://${this.bucket}/${prefix}*: listing failed`, {
+        bucket: this.bucket,
+        prefix,
+      });
     }
   }
 }

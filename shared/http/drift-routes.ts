@@ -18,7 +18,9 @@ export function driftRoutes(runtime: () => Promise<ModelRuntime>): Hono {
     current = await runtime();
     return c.json(await current.drift.drift({ startMs: body.window_start, endMs: body.window_end }));
   });
-  app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) =>
+    c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404),
+  );
   app.onError(answerError(() => current?.logger));
   return app;
 }

@@ -1,4 +1,7 @@
-import type { Request as FunctionRequest, Response as FunctionResponse } from '@google-cloud/functions-framework';
+import type {
+  Request as FunctionRequest,
+  Response as FunctionResponse,
+} from '@google-cloud/functions-framework';
 import type { Hono } from 'hono';
 
 // Hop-by-hop and length headers describe the original connection, not the re-made request.
@@ -17,7 +20,9 @@ export function honoHttpFunction(app: Hono): (req: FunctionRequest, res: Functio
       headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    const body = hasBody ? (req.rawBody ?? (req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body)))) : undefined;
+    const body = hasBody
+      ? (req.rawBody ?? (req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body))))
+      : undefined;
     const request = new Request(new URL(req.originalUrl || req.url, 'http://function.invalid'), {
       method: req.method,
       headers,

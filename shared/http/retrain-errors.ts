@@ -37,17 +37,34 @@ export class RequestError extends Error {
   }
 }
 
-export function errorAnswer(error: unknown): { status: ContentfulStatusCode; body: { error: Record<string, unknown> } } {
+export function errorAnswer(error: unknown): {
+  status: ContentfulStatusCode;
+  body: { error: Record<string, unknown> };
+} {
   if (error instanceof RequestError) {
-    return { status: error.code === 'not_found' ? 404 : 400, body: { error: { code: error.code, message: error.message, ...error.details } } };
+    return {
+      status: error.code === 'not_found' ? 404 : 400,
+      body: { error: { code: error.code, message: error.message, ...error.details } },
+    };
   }
   if (error instanceof ModelError) {
-    return { status: STATUS[error.code], body: { error: { code: error.code, message: error.message, ...error.metadata } } };
+    return {
+      status: STATUS[error.code],
+      body: { error: { code: error.code, message: error.message, ...error.metadata } },
+    };
   }
   if (error instanceof FleetError) {
     return error.transient
       ? { status: 503, body: { error: { code: 'backend_unavailable', message: `${error.message}; retry` } } }
-      : { status: 500, body: { error: { code: error.code === 'config_invalid' ? error.code : 'backend_error', message: error.message } } };
+      : {
+          status: 500,
+          body: {
+            error: {
+              code: error.code === 'config_invalid' ? error.code : 'backend_error',
+              message: error.message,
+            },
+          },
+        };
   }
   return { status: 500, body: { error: { code: 'internal', message: 'internal error' } } };
 }
@@ -56,7 +73,8 @@ export function errorAnswer(error: unknown): { status: ContentfulStatusCode; bod
 export function answerError(logger: () => Logger | undefined) {
   return (error: Error, c: Context) => {
     const { status, body } = errorAnswer(error);
-    if (status >= 500) logger()?.error({ err: error, path: c.req.path, code: body.error.code }, 'request failed');
+    if (status >= 500)
+      logger()?.error({ err: error, path: c.req.path, code: body.error.code }, 'request failed');
     return c.json(body, status);
   };
 }
@@ -66,7 +84,8 @@ const MAX_BODY_BYTES = 256 * 1024;
 /** The JSON body, checked against a schema; RequestError naming each problem otherwise. */
 export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
   const text = await c.req.text();
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new RequestError('invalid_request', `body over ${MAX_BODY_BYTES} bytes`);
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES)
+    throw new RequestError('invalid_request', `body over ${MAX_BODY_BYTES} bytes`);
   let document: unknown;
   try {
     document = text === '' ? {} : JSON.parse(text);
@@ -75,8 +94,13 @@ export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Prom
   }
   const parsed = schema.safeParse(document);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
-    throw new RequestError('invalid_request', problems.map((p) => `${p.field}: ${p.message}`).join('; '), { problems });
+    const problems = parsed.error.issues.map((i) => ({
+      field: i.path.join('.') || '(body)',
+      message: i.message,
+    }));
+    throw new RequestError('invalid_request', problems.map((p) => `${p.field}: ${p.message}`).join('; '), {
+      problems,
+    });
   }
   return parsed.data;
 }
@@ -91,7 +115,11 @@ export function intervalSchema<S extends string, E extends string>(startKey: S, 
     .refine((v) => (v as Record<string, number>)[endKey]! > (v as Record<string, number>)[startKey]!, {
       message: `${endKey} must be after ${startKey}`,
     })
-    .refine((v) => (v as Record<string, number>)[endKey]! - (v as Record<string, number>)[startKey]! <= MAX_INTERVAL_MS, {
-      message: 'at most 92 days',
-    });
+    .refine(
+      (v) =>
+        (v as Record<string, number>)[endKey]! - (v as Record<string, number>)[startKey]! <= MAX_INTERVAL_MS,
+      {
+        message: 'at most 92 days',
+      },
+    );
 }

@@ -5,7 +5,9 @@ import { RUN_ID_PATTERN } from '../retraining/model-registry.js';
 import type { ModelRuntime } from '../runtime/model-runtime.js';
 import { answerError, intervalSchema, jsonBody, RequestError } from './retrain-errors.js';
 
-const runId = z.string().regex(RUN_ID_PATTERN, 'run_id: 1-128 of A-Z a-z 0-9 _ . : - (starting alphanumeric)');
+const runId = z
+  .string()
+  .regex(RUN_ID_PATTERN, 'run_id: 1-128 of A-Z a-z 0-9 _ . : - (starting alphanumeric)');
 const version = z.string().regex(MODEL_VERSION_PATTERN, 'not a model version');
 const DataInterval = intervalSchema('data_interval_start', 'data_interval_end');
 const interval = (body: { data_interval_start: number; data_interval_end: number }) => ({
@@ -18,7 +20,10 @@ const VersionBody = z.object({ version });
 const PromoteBody = z.object({
   version,
   /** Promote only if the champion pointer is still at this generation (default: the gate's). */
-  if_generation: z.string().regex(/^\d{1,20}$/).optional(),
+  if_generation: z
+    .string()
+    .regex(/^\d{1,20}$/)
+    .optional(),
 });
 const RecordBody = z.object({
   run_id: runId,
@@ -47,7 +52,13 @@ export function trainerRoutes(runtime: () => Promise<ModelRuntime>): Hono {
   app.post('/v1/quality', async (c) => {
     const body = await jsonBody(c, DataInterval);
     const report = await (await service()).quality(interval(body));
-    return c.json({ passed: report.passed, rows: report.rows, stored_rows: report.storedRows, checked: report.checked, failures: report.failures });
+    return c.json({
+      passed: report.passed,
+      rows: report.rows,
+      stored_rows: report.storedRows,
+      checked: report.checked,
+      failures: report.failures,
+    });
   });
   app.post('/v1/train', async (c) => {
     const body = await jsonBody(c, TrainBody);
@@ -70,7 +81,9 @@ export function trainerRoutes(runtime: () => Promise<ModelRuntime>): Hono {
     if (!id.success) throw new RequestError('invalid_request', 'not a run id');
     return c.json(await (await service()).run(id.data));
   });
-  app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) =>
+    c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404),
+  );
   app.onError(answerError(() => current?.logger));
   return app;
 }

@@ -2,7 +2,7 @@ import { FleetError } from '../errors.js';
 import type { FeatureRow } from '../features/feature-row.js';
 import type { Logger } from '../logger.js';
 import type { MessagePublisher } from '../ports/dead-letter.js';
-import type { RateLimiter } from '../ports/rate-limiter.js';
+import type { RateDecision, RateLimiter } from '../ports/rate-limiter.js';
 import type { ReadingStatusReader } from '../ports/reading-status.js';
 import {
   parseTelemetryMessage,
@@ -39,6 +39,8 @@ export interface IngestDeps {
   publisher: MessagePublisher;
   /** telemetry-raw. */
   topic: string;
+  /** Longest wait for Pub/Sub's acknowledgement before answering 503. */
+  publishTimeoutMs: number;
   readingStatus: ReadingStatusReader;
   clock: () => number;
   sleep: (ms: number) => Promise<void>;
@@ -118,7 +120,7 @@ export async function ingestTelemetry(deps: IngestDeps, request: IngestRequest):
 
   // Every signed request costs at least a token, so no device can hammer the parser for free.
   const cost = wholeReject ? 1 : parsed.readings.length + parsed.rejects.length;
-  let decision: Awaited<ReturnType<RateLimiter['take']>>;
+  let decision: RateDecision;
   try {
     decision = await deps.rateLimiter.take(deviceId, cost);
   } catch (error) {
@@ -151,7 +153,8 @@ export async function ingestTelemetry(deps: IngestDeps, request: IngestRequest):
     );
   }
 
-  const accepted = parsed.readings.length === 0 ? [] : acceptedWithText(text!, parsed.readings, parsed.rejects);
+  const accepted =
+    parsed.readings.length === 0 ? [] : acceptedWithText(text!, parsed.readings, parsed.rejects);
   const packed = packMessages(
     accepted.map((a) => a.outgoing),
     { maxBytes: deps.limits.maxMessageBytes, maxReadings: deps.limits.maxBatchReadings },
@@ -188,18 +191,38 @@ export async function ingestTelemetry(deps: IngestDeps, request: IngestRequest):
     : undefined;
   await watch?.before();
 
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.all(
+    const published = Promise.all(
       packed.messages.map((message) =>
         deps.publisher.publish(deps.topic, message.data, { source: 'ingest-gateway', device_id: deviceId }),
       ),
     );
+    // The client's own deadline can run long while it reconnects; the device is told to retry
+    // (a publish that still lands later makes the retry a duplicate, which changes nothing).
+    await Promise.race([
+      published,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new FleetError(
+                'transient_sink',
+                `no Pub/Sub acknowledgement within ${deps.publishTimeoutMs} ms`,
+              ),
+            ),
+          deps.publishTimeoutMs,
+        );
+      }),
+    ]);
   } catch (error) {
     if (error instanceof FleetError && !error.transient) throw error;
     deps.logger.error({ err: error, device_id: deviceId }, 'publishing telemetry failed');
     return errorResponse(503, 'publish_unavailable', 'could not hand the readings to Pub/Sub, retry later', {
       headers: retryAfterHeader(UNAVAILABLE_RETRY_MS),
     });
+  } finally {
+    clearTimeout(timer);
   }
 
   const counts = { accepted: sent.length, rejected: rejects.length, rejects };

@@ -125,7 +125,9 @@ export class ReadAfterWrite {
 
   async until(): Promise<WaitOutcome> {
     const deadline = this.startedMs + this.deps.timeoutMs;
-    while (this.results.includes(null) && this.deps.clock() < deadline) {
+    // Bounded by count as well as by the clock: a clock that stands still must not wait forever.
+    let polls = Math.ceil(this.deps.timeoutMs / this.deps.pollMs) + 1;
+    while (this.results.includes(null) && this.deps.clock() < deadline && polls-- > 0) {
       await this.deps.sleep(Math.min(this.deps.pollMs, Math.max(0, deadline - this.deps.clock())));
       const states = await this.read();
       if (states === null) break;

@@ -37,12 +37,24 @@ export const ExpectationsSchema = z
   .strict()
   .superRefine((value, ctx) => {
     // Column names end up in SQL text: only the features table's own names pass.
-    for (const [section, numericOnly] of [['null_rates', false], ['ranges', true]] as const) {
+    for (const [section, numericOnly] of [
+      ['null_rates', false],
+      ['ranges', true],
+    ] as const) {
       for (const name of Object.keys(value[section])) {
         const type = COLUMN_TYPES.get(name);
-        if (type === undefined) ctx.addIssue({ code: 'custom', path: [section, name], message: 'not a column of the features table' });
+        if (type === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [section, name],
+            message: 'not a column of the features table',
+          });
         else if (numericOnly && type !== 'FLOAT64' && type !== 'INT64') {
-          ctx.addIssue({ code: 'custom', path: [section, name], message: 'ranges apply to numeric columns only' });
+          ctx.addIssue({
+            code: 'custom',
+            path: [section, name],
+            message: 'ranges apply to numeric columns only',
+          });
         }
       }
     }
@@ -59,7 +71,9 @@ export function parseExpectations(yamlText: string, source = 'expectations'): Ex
   }
   const parsed = ExpectationsSchema.safeParse(document);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
     throw new ModelError('invalid_expectations', `${source}: ${problems}`);
   }
   return parsed.data;
@@ -157,9 +171,19 @@ export function evaluateExpectations(
   const hours = (interval.endMs - interval.startMs) / 3_600_000;
   const perHour = rows / hours;
   const { volume } = expectations;
-  check('volume.min_rows_per_hour', perHour >= volume.min_rows_per_hour, perHour, `>= ${volume.min_rows_per_hour}`);
+  check(
+    'volume.min_rows_per_hour',
+    perHour >= volume.min_rows_per_hour,
+    perHour,
+    `>= ${volume.min_rows_per_hour}`,
+  );
   if (volume.max_rows_per_hour !== undefined) {
-    check('volume.max_rows_per_hour', perHour <= volume.max_rows_per_hour, perHour, `<= ${volume.max_rows_per_hour}`);
+    check(
+      'volume.max_rows_per_hour',
+      perHour <= volume.max_rows_per_hour,
+      perHour,
+      `<= ${volume.max_rows_per_hour}`,
+    );
   }
   const duplicateShare = storedRows === 0 ? 0 : (storedRows - identities) / storedRows;
   check(

@@ -25,14 +25,17 @@ export function driftHistogramQuery(options: {
     const x = BOOLEAN_FEATURES.has(name) ? `IF(${name}, 1, 0)` : name;
     const edges = options.baseline[name]!.edges;
     edges.forEach((edge, i) => {
-      if (!Number.isFinite(edge)) throw new ModelError('invalid_artifact', `edge ${i} of ${name} is not finite`);
+      if (!Number.isFinite(edge))
+        throw new ModelError('invalid_artifact', `edge ${i} of ${name} is not finite`);
       params[`e${f}_${i}`] = { type: 'FLOAT64', value: edge };
     });
     for (let b = 0; b <= edges.length; b++) {
       const conditions: string[] = [];
       if (b > 0) conditions.push(`${x} >= @e${f}_${b - 1}`);
       if (b < edges.length) conditions.push(`${x} < @e${f}_${b}`);
-      columns.push(`COUNTIF(${conditions.length === 0 ? `${x} IS NOT NULL` : conditions.join(' AND ')}) AS f${f}_b${b}`);
+      columns.push(
+        `COUNTIF(${conditions.length === 0 ? `${x} IS NOT NULL` : conditions.join(' AND ')}) AS f${f}_b${b}`,
+      );
     }
     columns.push(`COUNTIF(${x} IS NULL) AS f${f}_null`);
   });
@@ -52,7 +55,8 @@ export function toWindowHistograms(
 ): { rows: number; histograms: Record<string, FeatureHistogram> } {
   const count = (column: string): number => {
     const value = row[column];
-    if (typeof value !== 'number') throw new ModelError('invalid_request', `drift query returned no ${column}`);
+    if (typeof value !== 'number')
+      throw new ModelError('invalid_request', `drift query returned no ${column}`);
     return value;
   };
   const histograms: Record<string, FeatureHistogram> = {};

@@ -3,12 +3,15 @@ import { ModelError } from './model-error.js';
 
 /**
  * Where the retraining loop reads feature rows: one row per identity (vehicle_id, event_ts), the
- * first applied version (earliest processed_ts) when the table holds copies (insertId de-duplication
- * is best effort). The de-duplicating view by identity is named here; until it exists in every
- * warehouse the same de-duplication runs inline. One switch, one place.
+ * first processed copy (processed_ts, then event_id), through the identity view the feature sink
+ * creates beside the table (`<table>_by_identity`, identityViewSql in
+ * shared/adapters/bigquery-feature-sink.ts; a unit test holds the two names together).
  */
-export const FEATURES_BY_IDENTITY_VIEW = 'features_by_identity';
-export const READ_THROUGH_VIEW = false;
+
+/** The identity view of a features table: `features` → `features_by_identity`. */
+export function identityViewOf(table: string): string {
+  return `${table}_by_identity`;
+}
 
 const PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,1023}$/;
@@ -26,11 +29,6 @@ export function tablePath(ref: FeatureTableRef, table = ref.table): string {
  * interval bounds are TIMESTAMP parameters named `start` and `end` (the partition filter).
  */
 export function featuresByIdentitySql(ref: FeatureTableRef): string {
-  if (READ_THROUGH_VIEW) {
-    return `SELECT * FROM ${tablePath(ref, FEATURES_BY_IDENTITY_VIEW)}
+  return `SELECT * FROM ${tablePath(ref, identityViewOf(ref.table))}
       WHERE event_ts >= @start AND event_ts < @end`;
-  }
-  return `SELECT * FROM ${tablePath(ref)}
-      WHERE event_ts >= @start AND event_ts < @end
-      QUALIFY ROW_NUMBER() OVER (PARTITION BY vehicle_id, event_ts ORDER BY processed_ts, event_id) = 1`;
 }

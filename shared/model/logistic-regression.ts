@@ -42,7 +42,8 @@ export function fitLogisticRegression(
   options: LogisticOptions = {},
 ): LogisticFit {
   const n = x.length;
-  if (n === 0 || y.length !== n) throw new RangeError(`need rows and one label per row (${n} rows, ${y.length} labels)`);
+  if (n === 0 || y.length !== n)
+    throw new RangeError(`need rows and one label per row (${n} rows, ${y.length} labels)`);
   const d = x[0]!.length;
   const lambda = options.l2 ?? 1;
   const maxIterations = options.maxIterations ?? 50;

@@ -82,7 +82,11 @@ export interface ReliabilityBin {
 }
 
 /** Equal-width bins over [0, 1]: does a predicted 0.3 come true 30% of the time? */
-export function reliabilityBins(scores: ArrayLike<number>, labels: ArrayLike<number>, bins = 10): ReliabilityBin[] {
+export function reliabilityBins(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  bins = 10,
+): ReliabilityBin[] {
   const count = new Array<number>(bins).fill(0);
   const predicted = new Array<number>(bins).fill(0);
   const observed = new Array<number>(bins).fill(0);
@@ -123,7 +127,11 @@ export interface HoldoutMetrics {
   reliability: ReliabilityBin[];
 }
 
-export function evaluateScores(scores: ArrayLike<number>, labels: ArrayLike<number>, threshold: number): HoldoutMetrics {
+export function evaluateScores(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  threshold: number,
+): HoldoutMetrics {
   const at = precisionRecallAt(scores, labels, threshold);
   const reliability = reliabilityBins(scores, labels);
   let positives = 0;

@@ -25,7 +25,11 @@ export const ModelArtifactSchema = z
     format: z.literal(MODEL_FORMAT),
     version: z.string().regex(/^v\d{8}T\d{6}Z-[0-9a-f]{8}$/),
     created_at: iso,
-    task: z.object({ name: z.literal('overheat'), threshold_c: finite, horizon_s: z.number().int().positive() }),
+    task: z.object({
+      name: z.literal('overheat'),
+      threshold_c: finite,
+      horizon_s: z.number().int().positive(),
+    }),
     features: z.array(z.string()).min(1),
     standardization: z.object({ mean: z.array(finite), scale: z.array(finite.refine((s) => s > 0)) }),
     intercept: finite,
@@ -45,7 +49,10 @@ export const ModelArtifactSchema = z
     }),
   })
   .refine(
-    (m) => m.weights.length === m.features.length && m.standardization.mean.length === m.features.length && m.standardization.scale.length === m.features.length,
+    (m) =>
+      m.weights.length === m.features.length &&
+      m.standardization.mean.length === m.features.length &&
+      m.standardization.scale.length === m.features.length,
     { message: 'weights and standardization must have one entry per feature' },
   );
 
@@ -55,7 +62,9 @@ export type ModelArtifact = z.infer<typeof ModelArtifactSchema>;
 export function parseModelArtifact(document: unknown): ModelArtifact {
   const parsed = ModelArtifactSchema.safeParse(document);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const problems = parsed.error.issues
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
     throw new ModelError('invalid_artifact', `not a ${MODEL_FORMAT} artifact: ${problems}`);
   }
   checkPointInTimeFeatures(parsed.data.features);

@@ -8,7 +8,10 @@ export const MODEL_VERSION_PATTERN = /^v\d{8}T\d{6}Z-[0-9a-f]{8}$/;
  * and a retried train call of the same run finds the version it already wrote (idempotent).
  */
 export function modelVersionFor(runId: string, interval: { startMs: number; endMs: number }): string {
-  const end = new Date(interval.endMs).toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll(/[-:]/g, '');
+  const end = new Date(interval.endMs)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replaceAll(/[-:]/g, '');
   const hash = createHash('sha256').update(`${runId}\n${interval.startMs}\n${interval.endMs}`).digest('hex');
   return `v${end}-${hash.slice(0, 8)}`;
 }

@@ -41,7 +41,9 @@ export const POINT_IN_TIME_FEATURES: readonly string[] = [
   'rpm',
   ...WINDOWS.flatMap((w) => [
     `count_${w.name}`,
-    ...['speed', 'temp'].flatMap((metric) => ['mean', 'min', 'max', 'std'].map((s) => `${metric}_${s}_${w.name}`)),
+    ...['speed', 'temp'].flatMap((metric) =>
+      ['mean', 'min', 'max', 'std'].map((s) => `${metric}_${s}_${w.name}`),
+    ),
     `distance_km_${w.name}`,
   ]),
   'temp_anomaly',

@@ -13,7 +13,10 @@ export interface Standardization {
 
 const MIN_SCALE = 1e-9;
 
-export function fitStandardization(rows: readonly (readonly (number | null)[])[], width: number): Standardization {
+export function fitStandardization(
+  rows: readonly (readonly (number | null)[])[],
+  width: number,
+): Standardization {
   const means: number[] = [];
   const scales: number[] = [];
   for (let j = 0; j < width; j++) {
@@ -41,12 +44,16 @@ export function standardize(row: readonly (number | null)[], standardization: St
   const z = new Float64Array(means.length);
   for (let j = 0; j < means.length; j++) {
     const value = row[j];
-    z[j] = value === null || value === undefined || !Number.isFinite(value) ? 0 : (value - means[j]!) / scale[j]!;
+    z[j] =
+      value === null || value === undefined || !Number.isFinite(value) ? 0 : (value - means[j]!) / scale[j]!;
   }
   return z;
 }
 
 /** The inverse, for a present value (tests: the round trip). */
 export function destandardize(z: ArrayLike<number>, standardization: Standardization): number[] {
-  return Array.from({ length: standardization.mean.length }, (_, j) => z[j]! * standardization.scale[j]! + standardization.mean[j]!);
+  return Array.from(
+    { length: standardization.mean.length },
+    (_, j) => z[j]! * standardization.scale[j]! + standardization.mean[j]!,
+  );
 }

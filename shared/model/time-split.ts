@@ -20,7 +20,8 @@ export function splitByTime(
   options: { interval: DataInterval; horizonMs: number; holdoutFraction: number },
 ): TimeSplit {
   const { interval, horizonMs, holdoutFraction } = options;
-  if (!(holdoutFraction > 0 && holdoutFraction < 1)) throw new RangeError('holdoutFraction must be in (0, 1)');
+  if (!(holdoutFraction > 0 && holdoutFraction < 1))
+    throw new RangeError('holdoutFraction must be in (0, 1)');
   const labelledEndMs = interval.endMs - horizonMs;
   const cutoffMs = Math.round(interval.startMs + (1 - holdoutFraction) * (labelledEndMs - interval.startMs));
   const trainEndMs = cutoffMs - horizonMs;

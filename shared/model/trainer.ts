@@ -1,6 +1,6 @@
-import { rocAuc, evaluateScores, type HoldoutMetrics } from './metrics.js';
 import { binEdges, type FeatureHistogram, histogram } from './histograms.js';
 import { fitLogisticRegression } from './logistic-regression.js';
+import { evaluateScores, type HoldoutMetrics, rocAuc } from './metrics.js';
 import { compileScorer, MODEL_FORMAT, type ModelArtifact, parseModelArtifact } from './model-artifact.js';
 import { ModelError } from './model-error.js';
 import { checkPointInTimeFeatures, type PredictionTask } from './prediction-task.js';
@@ -71,9 +71,14 @@ export function trainOverheatModel(options: TrainOptions): TrainedModel {
   const { examples, task, interval } = options;
   const columnIndex = new Map(examples.columns.map((c, i) => [c, i]));
   const missing = [...features, BASELINE_FEATURE].filter((f) => !columnIndex.has(f));
-  if (missing.length > 0) throw new ModelError('invalid_request', `examples lack columns ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw new ModelError('invalid_request', `examples lack columns ${missing.join(', ')}`);
 
-  const split = splitByTime(examples.examples, { interval, horizonMs: task.horizonMs, holdoutFraction: options.holdoutFraction });
+  const split = splitByTime(examples.examples, {
+    interval,
+    horizonMs: task.horizonMs,
+    holdoutFraction: options.holdoutFraction,
+  });
   checkEnough('train', split.train, MIN_TRAIN_EXAMPLES);
   checkEnough('holdout', split.holdout, MIN_HOLDOUT_EXAMPLES);
 
@@ -156,19 +161,32 @@ function checkEnough(part: string, examples: readonly Example[], minimum: number
   }
 }
 
-export function holdoutSnapshot(version: string, columns: readonly string[], holdout: readonly Example[]): HoldoutSnapshot {
+export function holdoutSnapshot(
+  version: string,
+  columns: readonly string[],
+  holdout: readonly Example[],
+): HoldoutSnapshot {
   const values: Record<string, (number | null)[]> = {};
   columns.forEach((name, i) => {
     values[name] = holdout.map((e) => e.values[i] ?? null);
   });
-  return { version, columns: [...columns], t_ms: holdout.map((e) => e.tMs), label: holdout.map((e) => e.label), values };
+  return {
+    version,
+    columns: [...columns],
+    t_ms: holdout.map((e) => e.tMs),
+    label: holdout.map((e) => e.label),
+    values,
+  };
 }
 
 /** Scores every holdout row with a model (any model whose features the snapshot holds). */
 export function scoreSnapshot(model: ModelArtifact, snapshot: HoldoutSnapshot): number[] {
   const missing = model.features.filter((f) => snapshot.values[f] === undefined);
   if (missing.length > 0) {
-    throw new ModelError('invalid_artifact', `holdout of ${snapshot.version} lacks ${missing.join(', ')} for ${model.version}`);
+    throw new ModelError(
+      'invalid_artifact',
+      `holdout of ${snapshot.version} lacks ${missing.join(', ')} for ${model.version}`,
+    );
   }
   const scorer = compileScorer(model);
   const row: Record<string, number | null> = {};

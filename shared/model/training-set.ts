@@ -55,7 +55,9 @@ export function trainingSetQuery(options: {
   if (!Number.isSafeInteger(task.horizonMs) || task.horizonMs <= 0) {
     throw new ModelError('invalid_task', `horizon must be a positive integer of ms, got ${task.horizonMs}`);
   }
-  const selected = features.map((name) => (BOOLEAN_FEATURES.has(name) ? `IF(${name}, 1, 0) AS ${name}` : name));
+  const selected = features.map((name) =>
+    BOOLEAN_FEATURES.has(name) ? `IF(${name}, 1, 0) AS ${name}` : name,
+  );
   const sql = `WITH readings AS (
   ${featuresByIdentitySql(options.table)}
 ),
@@ -91,7 +93,10 @@ ORDER BY t_ms, vehicle_id`;
 }
 
 /** The query's result rows as examples (columns in the order asked for). */
-export function toExampleSet(rows: readonly Record<string, SqlValue>[], features: readonly string[]): ExampleSet {
+export function toExampleSet(
+  rows: readonly Record<string, SqlValue>[],
+  features: readonly string[],
+): ExampleSet {
   const examples = rows.map((row, i): Example => {
     const { vehicle_id: vehicleId, t_ms: tMs, label } = row;
     if (typeof vehicleId !== 'string' || typeof tMs !== 'number' || typeof label !== 'boolean') {

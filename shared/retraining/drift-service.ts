@@ -41,7 +41,12 @@ export class DriftService {
 
   async drift(window: DataInterval): Promise<DriftResult> {
     const { registry, threshold, logger } = this.#deps;
-    const quiet = (reason: string, championVersion: string | null, rows: number, keyFeatures: string[] = []): DriftResult => ({
+    const quiet = (
+      reason: string,
+      championVersion: string | null,
+      rows: number,
+      keyFeatures: string[] = [],
+    ): DriftResult => ({
       champion_version: championVersion,
       psi: {},
       max_psi: 0,
@@ -52,25 +57,36 @@ export class DriftService {
       rows,
       reason,
     });
-    if (!(window.endMs > window.startMs)) throw new ModelError('invalid_request', 'window_end must be after window_start');
+    if (!(window.endMs > window.startMs))
+      throw new ModelError('invalid_request', 'window_end must be after window_start');
     const champion = await registry.champion();
     if (champion === null) return quiet('no_champion', null, 0);
     const { version } = champion.pointer;
     const baseline = await registry.baseline(version);
-    if (baseline === null) throw new ModelError('model_not_found', `champion ${version} has no baseline.json`, { version });
+    if (baseline === null)
+      throw new ModelError('model_not_found', `champion ${version} has no baseline.json`, { version });
     const [row] = await this.#deps.warehouse.query(
       driftHistogramQuery({ table: this.#deps.table, window, baseline: baseline.histograms }),
     );
     if (row === undefined) throw new ModelError('invalid_request', 'the drift query returned no row');
     const observed = toWindowHistograms(row, baseline.histograms);
-    if (observed.rows < MIN_DRIFT_ROWS) return quiet('too_few_rows', version, observed.rows, baseline.key_features);
+    if (observed.rows < MIN_DRIFT_ROWS)
+      return quiet('too_few_rows', version, observed.rows, baseline.key_features);
     const report = driftReport({
       baseline: baseline.histograms,
       window: observed.histograms,
       keyFeatures: baseline.key_features,
       threshold,
     });
-    logger.info({ champion_version: version, max_psi: report.maxPsi, drifted: report.drifted, drifted_features: report.driftedFeatures }, 'drift checked');
+    logger.info(
+      {
+        champion_version: version,
+        max_psi: report.maxPsi,
+        drifted: report.drifted,
+        drifted_features: report.driftedFeatures,
+      },
+      'drift checked',
+    );
     return {
       champion_version: version,
       psi: report.psi,

@@ -82,8 +82,14 @@ export class ModelRegistry {
     if ((await this.#store.read(`${dir}model.json`)) !== null) return 'exists';
     await this.#writeOnce(`${dir}metrics.json`, json(trained.metrics), JSON_TYPE);
     await this.#writeOnce(`${dir}baseline.json`, json(trained.baseline, false), JSON_TYPE);
-    await this.#writeOnce(`${dir}holdout.json.gz`, gzipSync(json(trained.holdout, false)), 'application/gzip');
-    return (await this.#writeOnce(`${dir}model.json`, json(trained.artifact), JSON_TYPE)) ? 'created' : 'exists';
+    await this.#writeOnce(
+      `${dir}holdout.json.gz`,
+      gzipSync(json(trained.holdout, false)),
+      'application/gzip',
+    );
+    return (await this.#writeOnce(`${dir}model.json`, json(trained.artifact), JSON_TYPE))
+      ? 'created'
+      : 'exists';
   }
 
   async model(version: string): Promise<ModelArtifact | null> {
@@ -94,7 +100,10 @@ export class ModelRegistry {
   /** Like model(), but a missing version is a model_not_found error. */
   async requireModel(version: string): Promise<ModelArtifact> {
     const model = await this.model(version);
-    if (model === null) throw new ModelError('model_not_found', `no model ${version} in ${this.objectUrl('models/')}`, { version });
+    if (model === null)
+      throw new ModelError('model_not_found', `no model ${version} in ${this.objectUrl('models/')}`, {
+        version,
+      });
     return model;
   }
 
@@ -125,7 +134,11 @@ export class ModelRegistry {
     const object = await this.#store.read(CHAMPION_OBJECT);
     if (object === null) return null;
     const parsed = ChampionPointerSchema.safeParse(JSON.parse(object.body.toString('utf8')));
-    if (!parsed.success) throw new ModelError('invalid_artifact', `${this.objectUrl(CHAMPION_OBJECT)} is not a champion pointer`);
+    if (!parsed.success)
+      throw new ModelError(
+        'invalid_artifact',
+        `${this.objectUrl(CHAMPION_OBJECT)} is not a champion pointer`,
+      );
     return { pointer: parsed.data, generation: object.generation };
   }
 
@@ -156,10 +169,23 @@ export class ModelRegistry {
   }
 
   async recordDecision(
-    decision: { kind: DecisionKind; version: string; at: string; reasons: string[]; decision_id?: string } & Record<string, unknown>,
+    decision: {
+      kind: DecisionKind;
+      version: string;
+      at: string;
+      reasons: string[];
+      decision_id?: string;
+    } & Record<string, unknown>,
   ): Promise<Decision> {
-    const record: Decision = { ...decision, decision_id: decision.decision_id ?? newDecisionId(decision.kind, new Date(decision.at)) };
-    await this.#writeOnce(`models/decisions/${record.version}/${record.decision_id}.json`, json(record), JSON_TYPE);
+    const record: Decision = {
+      ...decision,
+      decision_id: decision.decision_id ?? newDecisionId(decision.kind, new Date(decision.at)),
+    };
+    await this.#writeOnce(
+      `models/decisions/${record.version}/${record.decision_id}.json`,
+      json(record),
+      JSON_TYPE,
+    );
     return record;
   }
 
@@ -197,12 +223,14 @@ export class ModelRegistry {
 }
 
 function versionDir(version: string): string {
-  if (!isModelVersion(version)) throw new ModelError('invalid_request', `not a model version: ${version.slice(0, 80)}`);
+  if (!isModelVersion(version))
+    throw new ModelError('invalid_request', `not a model version: ${version.slice(0, 80)}`);
   return `models/${version}/`;
 }
 
 function runObject(runId: string): string {
-  if (!RUN_ID_PATTERN.test(runId)) throw new ModelError('invalid_request', `not a run id: ${runId.slice(0, 140)}`);
+  if (!RUN_ID_PATTERN.test(runId))
+    throw new ModelError('invalid_request', `not a run id: ${runId.slice(0, 140)}`);
   return `models/runs/${runId}.json`;
 }
 
@@ -212,4 +240,5 @@ function newDecisionId(kind: DecisionKind, at: Date): string {
   return `${stamp}-${kind}-${randomBytes(3).toString('hex')}`;
 }
 
-const json = (value: unknown, pretty = true) => Buffer.from(`${JSON.stringify(value, null, pretty ? 1 : 0)}\n`);
+const json = (value: unknown, pretty = true) =>
+  Buffer.from(`${JSON.stringify(value, null, pretty ? 1 : 0)}\n`);

@@ -1,11 +1,20 @@
 import type { Logger } from '../logger.js';
-import { evaluateExpectations, type Expectations, type QualityReport, qualityProfileQuery } from '../model/data-quality.js';
+import {
+  type Expectations,
+  evaluateExpectations,
+  type QualityReport,
+  qualityProfileQuery,
+} from '../model/data-quality.js';
 import { rocAuc } from '../model/metrics.js';
 import { ModelError } from '../model/model-error.js';
 import { modelVersionFor } from '../model/model-version.js';
-import { DEFAULT_MODEL_FEATURES, POINT_IN_TIME_FEATURES, type PredictionTask } from '../model/prediction-task.js';
+import {
+  DEFAULT_MODEL_FEATURES,
+  POINT_IN_TIME_FEATURES,
+  type PredictionTask,
+} from '../model/prediction-task.js';
 import { decidePromotion } from '../model/promotion-gate.js';
-import { scoreSnapshot, trainOverheatModel, type ModelMetrics } from '../model/trainer.js';
+import { type ModelMetrics, scoreSnapshot, trainOverheatModel } from '../model/trainer.js';
 import { type DataInterval, toExampleSet, trainingSetQuery } from '../model/training-set.js';
 import type { FeatureTableRef, Warehouse } from '../ports/warehouse.js';
 import type { Champion, ModelRegistry, RunRecord } from './model-registry.js';
@@ -83,10 +92,16 @@ export class RetrainService {
     const [profile] = await this.#deps.warehouse.query(
       qualityProfileQuery({ table: this.#deps.table, interval, expectations }),
     );
-    if (profile === undefined) throw new ModelError('invalid_request', 'the quality profile query returned no row');
+    if (profile === undefined)
+      throw new ModelError('invalid_request', 'the quality profile query returned no row');
     const report = evaluateExpectations(expectations, profile, interval);
     this.#deps.logger.info(
-      { interval: isoInterval(interval), passed: report.passed, rows: report.rows, failures: report.failures },
+      {
+        interval: isoInterval(interval),
+        passed: report.passed,
+        rows: report.rows,
+        failures: report.failures,
+      },
       'data quality checked',
     );
     return report;
@@ -104,13 +119,23 @@ export class RetrainService {
 
     const quality = await this.quality(interval);
     if (!quality.passed) {
-      throw new ModelError('quality_failed', `data interval ${isoInterval(interval)} failed ${quality.failures.length} expectation(s)`, {
-        rows: quality.rows,
-        failures: quality.failures,
-      });
+      throw new ModelError(
+        'quality_failed',
+        `data interval ${isoInterval(interval)} failed ${quality.failures.length} expectation(s)`,
+        {
+          rows: quality.rows,
+          failures: quality.failures,
+        },
+      );
     }
     const stride = Math.max(1, Math.ceil(quality.rows / settings.maxTrainingRows));
-    const query = trainingSetQuery({ table: this.#deps.table, interval, task, features: POINT_IN_TIME_FEATURES, stride });
+    const query = trainingSetQuery({
+      table: this.#deps.table,
+      interval,
+      task,
+      features: POINT_IN_TIME_FEATURES,
+      stride,
+    });
     const started = Date.now();
     const examples = toExampleSet(await this.#deps.warehouse.query(query), POINT_IN_TIME_FEATURES);
     const trained = trainOverheatModel({
@@ -128,7 +153,14 @@ export class RetrainService {
     await registry.publish(trained);
     const result: TrainResult = { version, reused: false, metrics: summary(trained.metrics) };
     logger.info(
-      { version, run_id: runId, examples: examples.examples.length, stride, ms: Date.now() - started, ...result.metrics },
+      {
+        version,
+        run_id: runId,
+        examples: examples.examples.length,
+        stride,
+        ms: Date.now() - started,
+        ...result.metrics,
+      },
       'model trained',
     );
     return result;
@@ -151,10 +183,17 @@ export class RetrainService {
       const championModel = await registry.requireModel(champion.pointer.version);
       championScore = {
         version: championModel.version,
-        auc: championModel.version === challenger.version ? challengerAuc : rocAuc(scoreSnapshot(championModel, holdout), holdout.label),
+        auc:
+          championModel.version === challenger.version
+            ? challengerAuc
+            : rocAuc(scoreSnapshot(championModel, holdout), holdout.label),
       };
     }
-    const decision = decidePromotion({ challenger: { version, auc: challengerAuc }, champion: championScore, aucFloor: settings.aucFloor });
+    const decision = decidePromotion({
+      challenger: { version, auc: challengerAuc },
+      champion: championScore,
+      aucFloor: settings.aucFloor,
+    });
     const recorded = await registry.recordDecision({
       kind: 'gate',
       version,
@@ -224,13 +263,25 @@ export class RetrainService {
     const current = await registry.champion();
     if (current === null) throw new ModelError('no_champion', 'there is no champion to roll back');
     const target = options.to ?? current.pointer.history[0];
-    if (target === undefined) throw new ModelError('no_champion', `${current.pointer.version} has no earlier champion to roll back to`);
+    if (target === undefined)
+      throw new ModelError(
+        'no_champion',
+        `${current.pointer.version} has no earlier champion to roll back to`,
+      );
     await registry.requireModel(target);
-    if (target === current.pointer.version) throw new ModelError('invalid_request', `${target} is already the champion`);
-    const history = options.to === undefined ? current.pointer.history.slice(1) : [current.pointer.version, ...current.pointer.history];
+    if (target === current.pointer.version)
+      throw new ModelError('invalid_request', `${target} is already the champion`);
+    const history =
+      options.to === undefined
+        ? current.pointer.history.slice(1)
+        : [current.pointer.version, ...current.pointer.history];
     const at = this.#deps.clock();
     const decisionId = `${at.toISOString().replaceAll(/[-:]/g, '')}-rollback-${target.slice(-8)}`;
-    const swap = await registry.swapChampion({ version: target, decisionId, history }, current.generation, at);
+    const swap = await registry.swapChampion(
+      { version: target, decisionId, history },
+      current.generation,
+      at,
+    );
     if (!swap.swapped) throw championMoved(target, current.generation, swap.current);
     await registry.recordDecision({
       decision_id: decisionId,
@@ -242,11 +293,25 @@ export class RetrainService {
       generation: swap.champion.generation,
     });
     this.#deps.logger.warn({ from: current.pointer.version, to: target }, 'champion rolled back');
-    return { promoted: true, champion: championView(swap.champion), decision_id: decisionId, from: current.pointer.version };
+    return {
+      promoted: true,
+      champion: championView(swap.champion),
+      decision_id: decisionId,
+      from: current.pointer.version,
+    };
   }
 
-  async record(runId: string, status: string, details: unknown): Promise<{ recorded: true; run_id: string; object: string }> {
-    const record: RunRecord = { run_id: runId, status, details, recorded_at: this.#deps.clock().toISOString() };
+  async record(
+    runId: string,
+    status: string,
+    details: unknown,
+  ): Promise<{ recorded: true; run_id: string; object: string }> {
+    const record: RunRecord = {
+      run_id: runId,
+      status,
+      details,
+      recorded_at: this.#deps.clock().toISOString(),
+    };
     const object = await this.#deps.registry.writeRun(record);
     this.#deps.logger.info({ run_id: runId, status }, 'run recorded');
     return { recorded: true, run_id: runId, object };
@@ -254,7 +319,8 @@ export class RetrainService {
 
   async run(runId: string): Promise<RunRecord> {
     const record = await this.#deps.registry.readRun(runId);
-    if (record === null) throw new ModelError('run_not_found', `no record of run ${runId}`, { run_id: runId });
+    if (record === null)
+      throw new ModelError('run_not_found', `no record of run ${runId}`, { run_id: runId });
     return record;
   }
 }
@@ -291,12 +357,16 @@ function championView(champion: Champion): PromoteResult['champion'] {
 }
 
 function championMoved(version: string, expected: string, current: Champion | null): ModelError {
-  return new ModelError('champion_moved', `the champion pointer moved (expected generation ${expected}); ${version} was not promoted`, {
-    version,
-    expected_generation: expected,
-    champion_version: current?.pointer.version ?? null,
-    champion_generation: current?.generation ?? '0',
-  });
+  return new ModelError(
+    'champion_moved',
+    `the champion pointer moved (expected generation ${expected}); ${version} was not promoted`,
+    {
+      version,
+      expected_generation: expected,
+      champion_version: current?.pointer.version ?? null,
+      champion_generation: current?.generation ?? '0',
+    },
+  );
 }
 
 export function isoInterval(interval: DataInterval): string {

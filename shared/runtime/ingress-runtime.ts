@@ -46,7 +46,19 @@ export function createIngressRuntime(
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, name: 'ingest-gateway' });
   let redis: Redis | undefined;
   const redisClient = () => {
-    redis ??= createRedisClient(config);
+    if (redis === undefined) {
+      redis = createRedisClient(config);
+      // ioredis reports every failed reconnect; one line per outage is enough (requests log their 503s).
+      let reported = 0;
+      redis.on('error', (error: unknown) => {
+        if (Date.now() - reported < 10_000) return;
+        reported = Date.now();
+        logger.warn(
+          { err: error },
+          'Redis connection failed; rate limited requests get 503 until it is back',
+        );
+      });
+    }
     return redis;
   };
   const publisher =
@@ -63,6 +75,7 @@ export function createIngressRuntime(
     readingStatus: overrides.readingStatus ?? new RedisReadingStatus(redisClient()),
     publisher,
     topic: config.topics.telemetry,
+    publishTimeoutMs: config.ingress.publishTimeoutMs,
     clock: overrides.clock ?? Date.now,
     sleep: overrides.sleep ?? ((ms) => sleep(ms)),
     logger,

@@ -30,15 +30,25 @@ export interface ModelRuntime {
 
 export const EXPECTATIONS_RELATIVE_PATH = 'workflows/expectations.yaml';
 
-export function createModelRuntime(config: FleetConfig, logger = createLogger({ level: config.logLevel, name: 'fleet-features' })): ModelRuntime {
-  const warehouse = new BigQueryWarehouse(createBigQueryClient(config), { location: config.bigquery.location });
-  const registry = new ModelRegistry(new GcsVersionedObjectStore(createStorageClient(config), config.model.bucket));
+export function createModelRuntime(
+  config: FleetConfig,
+  logger = createLogger({ level: config.logLevel, name: 'fleet-features' }),
+): ModelRuntime {
+  const warehouse = new BigQueryWarehouse(createBigQueryClient(config), {
+    location: config.bigquery.location,
+  });
+  const registry = new ModelRegistry(
+    new GcsVersionedObjectStore(createStorageClient(config), config.model.bucket),
+  );
   const table: FeatureTableRef = {
     projectId: config.projectId,
     dataset: config.bigquery.dataset,
     table: config.bigquery.featuresTable,
   };
-  const task = overheatTask({ thresholdC: config.model.overheatThresholdC, horizonMs: config.model.horizonMs });
+  const task = overheatTask({
+    thresholdC: config.model.overheatThresholdC,
+    horizonMs: config.model.horizonMs,
+  });
   let expectations: Promise<Expectations> | undefined;
   const loadExpectations = (): Promise<Expectations> => {
     expectations ??= readExpectations(config.model.expectationsFile).catch((error: unknown) => {
@@ -62,7 +72,13 @@ export function createModelRuntime(config: FleetConfig, logger = createLogger({ 
     clock: () => new Date(),
     logger,
   });
-  const drift = new DriftService({ warehouse, registry, table, threshold: config.model.driftPsiThreshold, logger });
+  const drift = new DriftService({
+    warehouse,
+    registry,
+    table,
+    threshold: config.model.driftPsiThreshold,
+    logger,
+  });
   return { config, logger, registry, retrain, drift };
 }
 
@@ -74,7 +90,10 @@ export function createModelRuntime(config: FleetConfig, logger = createLogger({ 
 export async function readExpectations(path?: string): Promise<Expectations> {
   const file = path === undefined ? findUp(EXPECTATIONS_RELATIVE_PATH, import.meta.dirname) : resolve(path);
   if (file === undefined) {
-    throw new ModelError('invalid_expectations', `${EXPECTATIONS_RELATIVE_PATH} not found above ${import.meta.dirname}`);
+    throw new ModelError(
+      'invalid_expectations',
+      `${EXPECTATIONS_RELATIVE_PATH} not found above ${import.meta.dirname}`,
+    );
   }
   let text: string;
   try {

@@ -4,7 +4,7 @@
  * trace and logged with the body), any body up to 1024 MB, gzip inflated. For the ingest gateway
  * that would mean reading an over-long body in full and answering hostile input with stack traces.
  *
- * This guard sees each request to the gateway's routes as it arrives (Node's
+ * This guard sees each request as it arrives (Node's
  * `http.server.request.start` diagnostics channel, published before the server's request
  * listeners run) and, before the framework's parsers do:
  *  - refuses unread a body that is compressed, declares more than the limit, or declares no
@@ -13,8 +13,11 @@
  *    sends it with `Connection: close` so the rest of the body is never read;
  *  - relabels every other body application/octet-stream, so the framework only buffers the bytes
  *    (`req.rawBody`, at most the limit) and the app parses them with the telemetry contract.
- * The original headers stay in `req.rawHeaders`, which is what the bridge forwards. Only POSTs to
- * the given paths are touched: another function served by the same process is left alone.
+ * The original headers stay in `req.rawHeaders`, which is what the bridge forwards. The guard
+ * covers every request of the process (functions-framework serves one function per process, in
+ * Cloud Functions as in `npm run dev`), whatever its path or method: a PUT or an unknown path is
+ * answered by the app (405, 404), and its body must not meet the framework's parsers either. A
+ * test that serves other functions in the same process narrows it to the gateway's paths.
  */
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
@@ -22,18 +25,19 @@ import type { IngressResponse } from '../ingress/ingress-response.js';
 import { checkDeclaredBody } from '../ingress/request-checks.js';
 
 export interface RequestBodyGuardOptions {
-  paths: readonly string[];
+  /** Only requests to these paths; every request of the process when absent. */
+  paths?: readonly string[];
   /** Read per request, so the limit comes from configuration once it is loaded. */
   maxBodyBytes: () => number;
 }
 
 const refused = new WeakMap<IncomingMessage, IngressResponse>();
-const guardedPaths = new Set<string>();
+let guardedPaths: Set<string> | undefined;
 let maxBodyBytes: () => number = () => 0;
 let installed = false;
 
 export function guardRequestBodies(options: RequestBodyGuardOptions): void {
-  for (const path of options.paths) guardedPaths.add(path);
+  guardedPaths = options.paths === undefined ? undefined : new Set(options.paths);
   maxBodyBytes = options.maxBodyBytes;
   if (installed) return;
   installed = true;
@@ -61,7 +65,8 @@ export function pathOf(url: string | undefined): string {
 function onRequestStart(message: unknown): void {
   try {
     const request = (message as { request?: IncomingMessage }).request;
-    if (request === undefined || request.method !== 'POST' || !guardedPaths.has(pathOf(request.url))) return;
+    if (request === undefined) return;
+    if (guardedPaths !== undefined && !guardedPaths.has(pathOf(request.url))) return;
     const headers = request.headers;
     const answer = checkDeclaredBody(
       {

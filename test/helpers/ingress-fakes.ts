@@ -75,6 +75,7 @@ export function fakeIngestDeps(overrides: Partial<IngestDeps> = {}): IngestDeps 
     rateLimiter: new MemoryTokenBucket(1000, 100_000, clock),
     readingStatus: new PendingReadingStatus(),
     topic: 'telemetry-raw',
+    publishTimeoutMs: 1000,
     clock,
     sleep: async () => {},
     logger: createLogger({ level: 'silent' }),

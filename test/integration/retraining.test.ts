@@ -19,13 +19,14 @@ import { rocAuc } from '../../shared/model/metrics.js';
 import { MODEL_FORMAT } from '../../shared/model/model-artifact.js';
 import { ModelError } from '../../shared/model/model-error.js';
 import { overheatTask } from '../../shared/model/prediction-task.js';
-import { scoreSnapshot, type TrainedModel } from '../../shared/model/trainer.js';
+import { scoreSnapshot } from '../../shared/model/trainer.js';
 import { toExampleSet, trainingSetQuery } from '../../shared/model/training-set.js';
 import type { FeatureTableRef } from '../../shared/ports/warehouse.js';
-import { CHAMPION_OBJECT, ModelRegistry } from '../../shared/retraining/model-registry.js';
+import { CHAMPION_OBJECT, type ModelRegistry } from '../../shared/retraining/model-registry.js';
 import { createModelRuntime, type ModelRuntime } from '../../shared/runtime/model-runtime.js';
 import { localServers } from '../helpers/local-servers.js';
 import { overheatingFleetRows } from '../helpers/overheating-fleet.js';
+import { republishModel } from '../helpers/republish-model.js';
 
 const suffix = randomUUID().replaceAll('-', '').slice(0, 10);
 const DATASET = `retrain_${suffix}`;
@@ -49,7 +50,11 @@ let table: FeatureTableRef;
 let rows: FeatureRow[];
 
 /** The rows of the last hour of TRAIN moved `toMs - TRAIN.endMs + HOUR` later, every `every`-th one. */
-function movedRows(toStartMs: number, every: number, change: (row: FeatureRow, i: number) => Partial<FeatureRow>): FeatureRow[] {
+function movedRows(
+  toStartMs: number,
+  every: number,
+  change: (row: FeatureRow, i: number) => Partial<FeatureRow>,
+): FeatureRow[] {
   const fromMs = TRAIN.endMs - HOUR;
   return rows
     .filter((r) => Date.parse(r.event_ts) >= fromMs)
@@ -134,7 +139,8 @@ describe('point-in-time training set (SQL on the stand-in)', () => {
     const expectedLabel = (vehicle: string, t: number): 0 | 1 => {
       const list = byVehicle.get(vehicle)!;
       let i = list.findIndex((r) => r.t > t);
-      for (; i >= 0 && i < list.length && list[i]!.t <= t + TASK.horizonMs; i++) if (list[i]!.temp > 105) return 1;
+      for (; i >= 0 && i < list.length && list[i]!.t <= t + TASK.horizonMs; i++)
+        if (list[i]!.temp > 105) return 1;
       return 0;
     };
 
@@ -146,8 +152,10 @@ describe('point-in-time training set (SQL on the stand-in)', () => {
       const row = rowAt.get(`${example.vehicleId}@${example.tMs}`)!;
       const values = [row.engine_temp_c, row.temp_max_1h, row.rpm, row.temp_anomaly ? 1 : 0];
       if (row.late) mismatches.push(`${example.vehicleId}@${example.tMs}: a late row`);
-      if (example.values.some((v, j) => v !== values[j])) mismatches.push(`${example.vehicleId}@${example.tMs}: features`);
-      if (example.label !== expectedLabel(example.vehicleId, example.tMs)) mismatches.push(`${example.vehicleId}@${example.tMs}: label`);
+      if (example.values.some((v, j) => v !== values[j]))
+        mismatches.push(`${example.vehicleId}@${example.tMs}: features`);
+      if (example.label !== expectedLabel(example.vehicleId, example.tMs))
+        mismatches.push(`${example.vehicleId}@${example.tMs}: label`);
       positives += example.label;
     }
     expect(mismatches).toEqual([]);
@@ -183,7 +191,9 @@ describe('data quality', () => {
     expect(report.failures).toEqual([
       { expectation: 'null_rate.speed_mean_1m', observed: expect.closeTo(1 / 3, 2), expected: '<= 0.02' },
     ]);
-    const refused = await runtime.retrain.train({ interval: DEGRADED, runId: 'degraded-run' }).catch((e: unknown) => e);
+    const refused = await runtime.retrain
+      .train({ interval: DEGRADED, runId: 'degraded-run' })
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ModelError);
     expect((refused as ModelError).code).toBe('quality_failed');
     expect((refused as ModelError).metadata.failures).toEqual(report.failures);
@@ -192,7 +202,9 @@ describe('data quality', () => {
 
   it('fails an empty interval on volume', async () => {
     const report = await runtime.retrain.quality({ startMs: T0 - 2 * HOUR, endMs: T0 - HOUR });
-    expect(report.failures).toEqual([{ expectation: 'volume.min_rows_per_hour', observed: 0, expected: '>= 1000' }]);
+    expect(report.failures).toEqual([
+      { expectation: 'volume.min_rows_per_hour', observed: 0, expected: '>= 1000' },
+    ]);
   });
 });
 
@@ -232,7 +244,12 @@ describe('train, gate, promote, roll back', () => {
 
   it('promotes the first model (no champion yet) and records the decisions', async () => {
     const gate = await runtime.retrain.gate(champion);
-    expect(gate).toMatchObject({ promote: true, champion_version: null, champion_auc: null, champion_generation: '0' });
+    expect(gate).toMatchObject({
+      promote: true,
+      champion_version: null,
+      champion_auc: null,
+      champion_generation: '0',
+    });
     expect(gate.reasons).toContain('no champion yet');
     const promoted = await runtime.retrain.promote(champion);
     expect(promoted.champion.version).toBe(champion);
@@ -241,7 +258,7 @@ describe('train, gate, promote, roll back', () => {
   });
 
   it('rejects a degraded challenger with its reasons, judged on the challenger’s own holdout', async () => {
-    const degraded = await republish(champion, 'v20260504T090000Z-0000dead', (m) => ({
+    const degraded = await republishModel(registry, champion, 'v20260504T090000Z-0000dead', (m) => ({
       ...m,
       weights: m.weights.map((w) => -w),
     }));
@@ -257,8 +274,8 @@ describe('train, gate, promote, roll back', () => {
   });
 
   it('lets exactly one of two concurrent promotions through; the other gets champion_moved', async () => {
-    const b = await republish(champion, 'v20260504T090000Z-0000000b', (m) => m);
-    const c = await republish(champion, 'v20260504T090000Z-0000000c', (m) => m);
+    const b = await republishModel(registry, champion, 'v20260504T090000Z-0000000b');
+    const c = await republishModel(registry, champion, 'v20260504T090000Z-0000000c');
     const [gateB, gateC] = [await runtime.retrain.gate(b), await runtime.retrain.gate(c)];
     expect(gateB.promote && gateC.promote).toBe(true);
     expect(gateB.champion_auc).toBeCloseTo(gateB.challenger_auc, 12);
@@ -269,13 +286,16 @@ describe('train, gate, promote, roll back', () => {
     const lost = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as ModelError] : []));
     expect(won).toHaveLength(1);
     expect(lost.map((e) => e.code)).toEqual(['champion_moved']);
-    const winner = (won[0] as PromiseFulfilledResult<{ champion: { version: string } }>).value.champion.version;
+    const winner = (won[0] as PromiseFulfilledResult<{ champion: { version: string } }>).value.champion
+      .version;
     const pointer = (await registry.champion())!.pointer;
     expect(pointer).toMatchObject({ version: winner, history: [champion] });
 
     // A promotion the gate judged against an older champion is refused too, even alone.
     const loser = winner === b ? c : b;
-    expect(((await runtime.retrain.promote(loser).catch((e: unknown) => e)) as ModelError).code).toBe('champion_moved');
+    expect(((await runtime.retrain.promote(loser).catch((e: unknown) => e)) as ModelError).code).toBe(
+      'champion_moved',
+    );
   });
 
   it('rolls back to the previous champion, and forward to a named version, recording why', async () => {
@@ -295,7 +315,12 @@ describe('train, gate, promote, roll back', () => {
   it('writes the champion pointer only under a generation precondition', async () => {
     const store = new GcsVersionedObjectStore(createStorageClient(runtime.config), BUCKET);
     const current = (await store.read(CHAMPION_OBJECT))!;
-    expect(await store.write(CHAMPION_OBJECT, Buffer.from('{}'), { contentType: 'application/json', ifGeneration: '1' })).toEqual({
+    expect(
+      await store.write(CHAMPION_OBJECT, Buffer.from('{}'), {
+        contentType: 'application/json',
+        ifGeneration: '1',
+      }),
+    ).toEqual({
       written: false,
     });
     expect((await store.read(CHAMPION_OBJECT))!).toEqual(current);
@@ -307,7 +332,9 @@ describe('train, gate, promote, roll back', () => {
     expect(same.drifted).toBe(false);
     expect(same.max_psi).toBeLessThan(0.1);
     const shifted = await runtime.drift.drift(SHIFTED);
-    console.log(`[retraining] drift on the shifted hour: max PSI ${shifted.max_psi.toFixed(3)} (${shifted.drifted_features.join(', ')})`);
+    console.log(
+      `[retraining] drift on the shifted hour: max PSI ${shifted.max_psi.toFixed(3)} (${shifted.drifted_features.join(', ')})`,
+    );
     expect(shifted.drifted).toBe(true);
     expect(shifted.psi.engine_temp_c).toBeGreaterThan(0.2);
     expect(shifted.psi.speed_kmh).toBeGreaterThan(0.2);
@@ -315,27 +342,13 @@ describe('train, gate, promote, roll back', () => {
   });
 
   it('records a run and reads it back', async () => {
-    const recorded = await runtime.retrain.record('run-2026-05-04', 'rejected', { reasons: ['challenger AUC below floor'] });
+    const recorded = await runtime.retrain.record('run-2026-05-04', 'rejected', {
+      reasons: ['challenger AUC below floor'],
+    });
     expect(recorded.object).toBe(`gs://${BUCKET}/models/runs/run-2026-05-04.json`);
-    expect(await runtime.retrain.run('run-2026-05-04')).toMatchObject({ status: 'rejected', details: { reasons: ['challenger AUC below floor'] } });
+    expect(await runtime.retrain.run('run-2026-05-04')).toMatchObject({
+      status: 'rejected',
+      details: { reasons: ['challenger AUC below floor'] },
+    });
   });
 });
-
-/** Publishes a copy of a version's files under another version, its model changed by `change`. */
-async function republish(
-  from: string,
-  version: string,
-  change: (model: TrainedModel['artifact']) => TrainedModel['artifact'],
-): Promise<string> {
-  const artifact = change({ ...(await registry.requireModel(from)), version });
-  const holdout = { ...(await registry.holdout(from))!, version };
-  const metrics = (await registry.metrics(from))!;
-  const auc = rocAuc(scoreSnapshot(artifact, holdout), holdout.label);
-  await registry.publish({
-    artifact,
-    holdout,
-    baseline: { ...(await registry.baseline(from))!, version },
-    metrics: { ...metrics, version, holdout: { ...metrics.holdout, auc } },
-  });
-  return version;
-}

@@ -1,6 +1,12 @@
 // The model artifact and scoreRow: the documented formula by hand, what a valid artifact is.
 import { describe, expect, it } from 'vitest';
-import { compileScorer, MODEL_FORMAT, type ModelArtifact, parseModelArtifact, scoreRow } from '../../shared/model/model-artifact.js';
+import {
+  compileScorer,
+  MODEL_FORMAT,
+  type ModelArtifact,
+  parseModelArtifact,
+  scoreRow,
+} from '../../shared/model/model-artifact.js';
 
 const model: ModelArtifact = parseModelArtifact({
   format: MODEL_FORMAT,
@@ -27,7 +33,11 @@ const model: ModelArtifact = parseModelArtifact({
 describe('scoreRow', () => {
   it.each([
     // z = [2, 0 (missing), 0]: η = -1 + 2 = 1
-    ['a missing sensor counts as the training mean', { engine_temp_c: 100, rpm: null, temp_anomaly: false }, 1 / (1 + Math.exp(-1))],
+    [
+      'a missing sensor counts as the training mean',
+      { engine_temp_c: 100, rpm: null, temp_anomaly: false },
+      1 / (1 + Math.exp(-1)),
+    ],
     // z = [-1, 1, 1]: η = -1 - 1 + 0.5 + 2 = 0.5
     ['a BOOL is 1 / 0', { engine_temp_c: 85, rpm: 3000, temp_anomaly: true }, 1 / (1 + Math.exp(-0.5))],
     // absent column and a non-number are missing too: η = -1
@@ -39,7 +49,14 @@ describe('scoreRow', () => {
   });
 
   it('scores a whole feature row (extra columns ignored) inside [0, 1]', () => {
-    const row = { event_id: 'e', vehicle_id: 'v', engine_temp_c: 120, rpm: 9000, temp_anomaly: true, risk_score: null };
+    const row = {
+      event_id: 'e',
+      vehicle_id: 'v',
+      engine_temp_c: 120,
+      rpm: 9000,
+      temp_anomaly: true,
+      risk_score: null,
+    };
     const risk = scoreRow(model, row);
     expect(risk).toBeGreaterThan(0.99);
     expect(risk).toBeLessThanOrEqual(1);
@@ -58,7 +75,11 @@ describe('parseModelArtifact', () => {
     ['a weight per feature missing', { weights: [1, 0.5] }, /one entry per feature/],
     ['a zero scale', { standardization: { mean: [90, 2000, 0], scale: [5, 0, 1] } }, /standardization.scale/],
     ['a NaN that JSON turned into null', { intercept: null }, /intercept/],
-    ['a feature that is not point in time', { features: ['engine_temp_c', 'rpm', 'processed_ts'] }, /cannot be a feature/],
+    [
+      'a feature that is not point in time',
+      { features: ['engine_temp_c', 'rpm', 'processed_ts'] },
+      /cannot be a feature/,
+    ],
     ['a version that is not one', { version: '../champion' }, /version/],
   ])('refuses %s', (_, change, message) => {
     expect(() => parseModelArtifact({ ...valid, ...change })).toThrow(message);

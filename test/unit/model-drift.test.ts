@@ -1,8 +1,8 @@
 // Drift baselines (bins, histograms) and the population stability index, by hand.
 import { describe, expect, it } from 'vitest';
+import { rewriteBigQuerySql } from '../../local/bigquery-standin/query-rewrite.js';
 import { driftHistogramQuery, driftReport, toWindowHistograms } from '../../shared/model/drift.js';
 import { binEdges, binIndex, histogram, populationStabilityIndex } from '../../shared/model/histograms.js';
-import { rewriteBigQuerySql } from '../../local/bigquery-standin/query-rewrite.js';
 
 describe('bins', () => {
   it('bin i holds [e(i-1), e(i)); the first and last bins are open', () => {
@@ -22,7 +22,11 @@ describe('bins', () => {
   });
 
   it('counts missing values apart', () => {
-    expect(histogram([1, null, 5, Number.NaN, 9], [4, 8])).toEqual({ edges: [4, 8], counts: [1, 1, 1], nulls: 2 });
+    expect(histogram([1, null, 5, Number.NaN, 9], [4, 8])).toEqual({
+      edges: [4, 8],
+      counts: [1, 1, 1],
+      nulls: 2,
+    });
   });
 });
 
@@ -31,7 +35,9 @@ describe('population stability index', () => {
     expect(populationStabilityIndex({ counts: [50, 50], nulls: 0 }, { counts: [5, 5], nulls: 0 })).toBe(0);
     // (0.25 - 0.5) ln(0.25 / 0.5) + (0.75 - 0.5) ln(0.75 / 0.5)
     const expected = -0.25 * Math.log(0.5) + 0.25 * Math.log(1.5);
-    expect(populationStabilityIndex({ counts: [50, 50], nulls: 0 }, { counts: [25, 75], nulls: 0 })).toBeCloseTo(expected, 12);
+    expect(
+      populationStabilityIndex({ counts: [50, 50], nulls: 0 }, { counts: [25, 75], nulls: 0 }),
+    ).toBeCloseTo(expected, 12);
   });
 
   it('treats an empty bin as rare (1e-4), not as infinite, and counts missing values as a bin', () => {
@@ -41,7 +47,9 @@ describe('population stability index', () => {
   });
 
   it('refuses histograms over different bins', () => {
-    expect(() => populationStabilityIndex({ counts: [1, 2], nulls: 0 }, { counts: [1], nulls: 0 })).toThrow(RangeError);
+    expect(() => populationStabilityIndex({ counts: [1, 2], nulls: 0 }, { counts: [1], nulls: 0 })).toThrow(
+      RangeError,
+    );
   });
 });
 
@@ -75,8 +83,23 @@ describe('drift report', () => {
     expect(query.sql).toContain('COUNTIF(IF(temp_anomaly, 1, 0) >= @e2_0) AS f2_b1');
     expect(query.params.e0_1).toEqual({ type: 'FLOAT64', value: 100 });
     expect(() => rewriteBigQuerySql(query.sql, { projectIds: ['fleet-features-test'] })).not.toThrow();
-    const row = { row_count: 10, f0_b0: 1, f0_b1: 2, f0_b2: 3, f0_null: 4, f1_b0: 5, f1_b1: 5, f1_null: 0, f2_b0: 10, f2_b1: 0, f2_null: 0 };
-    expect(toWindowHistograms(row, { ...baseline, temp_anomaly: { edges: [0.5], counts: [9, 1], nulls: 0 } }).histograms.engine_temp_c).toEqual({
+    const row = {
+      row_count: 10,
+      f0_b0: 1,
+      f0_b1: 2,
+      f0_b2: 3,
+      f0_null: 4,
+      f1_b0: 5,
+      f1_b1: 5,
+      f1_null: 0,
+      f2_b0: 10,
+      f2_b1: 0,
+      f2_null: 0,
+    };
+    expect(
+      toWindowHistograms(row, { ...baseline, temp_anomaly: { edges: [0.5], counts: [9, 1], nulls: 0 } })
+        .histograms.engine_temp_c,
+    ).toEqual({
       edges: [90, 100],
       counts: [1, 2, 3],
       nulls: 4,

@@ -17,7 +17,12 @@ describe('rocAuc', () => {
     // 4 positive-negative pairs; 0.35 loses to 0.4: 3 of 4 ordered right.
     { name: 'no ties', scores, labels, auc: 0.75 },
     // pairs (0.5|0.5) = ½, (0.5|0.2) = 1, (0.9|0.5) = 1, (0.9|0.2) = 1 → 3.5 / 4.
-    { name: 'a tie across classes counts one half', scores: [0.5, 0.5, 0.2, 0.9], labels: [1, 0, 0, 1], auc: 0.875 },
+    {
+      name: 'a tie across classes counts one half',
+      scores: [0.5, 0.5, 0.2, 0.9],
+      labels: [1, 0, 0, 1],
+      auc: 0.875,
+    },
     { name: 'perfect', scores: [0.1, 0.2, 0.8, 0.9], labels: [0, 0, 1, 1], auc: 1 },
     { name: 'inverted', scores: [0.9, 0.8, 0.2, 0.1], labels: [0, 0, 1, 1], auc: 0 },
     { name: 'all tied', scores: [0.3, 0.3, 0.3, 0.3], labels: [0, 1, 0, 1], auc: 0.5 },

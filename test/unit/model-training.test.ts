@@ -3,14 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import { createSeededRandom } from '../../local/seeded-random.js';
 import { fitLogisticRegression, sigmoid } from '../../shared/model/logistic-regression.js';
-import { ModelError } from '../../shared/model/model-error.js';
+import { rocAuc } from '../../shared/model/metrics.js';
+import type { ModelError } from '../../shared/model/model-error.js';
 import { isModelVersion, modelVersionFor } from '../../shared/model/model-version.js';
 import { overheatTask } from '../../shared/model/prediction-task.js';
 import { decidePromotion } from '../../shared/model/promotion-gate.js';
 import { destandardize, fitStandardization, standardize } from '../../shared/model/standardizer.js';
 import { scoreSnapshot, trainOverheatModel } from '../../shared/model/trainer.js';
 import type { Example } from '../../shared/model/training-set.js';
-import { rocAuc } from '../../shared/model/metrics.js';
 
 const logit = (p: number) => Math.log(p / (1 - p));
 
@@ -76,7 +76,9 @@ describe('logistic regression', () => {
     });
     for (const g of gradient) expect(Math.abs(g)).toBeLessThan(1e-6);
     expect(fit.intercept).toBeCloseTo(truth.intercept, 1);
-    fit.weights.forEach((w, j) => expect(w).toBeCloseTo(truth.weights[j]!, 1));
+    fit.weights.forEach((w, j) => {
+      expect(w).toBeCloseTo(truth.weights[j]!, 1);
+    });
   });
 
   it('stays finite on separable data (the penalty bounds the weights)', () => {
@@ -95,8 +97,24 @@ describe('promotion gate', () => {
   it.each([
     [{ auc: 0.8 }, null, true, ['challenger AUC 0.8000 >= floor 0.7500', 'no champion yet']],
     [{ auc: 0.7 }, null, false, ['challenger AUC 0.7000 below floor 0.7500', 'no champion yet']],
-    [{ auc: 0.82 }, { auc: 0.82 }, true, ['challenger AUC 0.8200 >= floor 0.7500', 'challenger AUC 0.8200 >= champion vB AUC 0.8200 on the same holdout']],
-    [{ auc: 0.8 }, { auc: 0.85 }, false, ['challenger AUC 0.8000 >= floor 0.7500', 'challenger AUC 0.8000 worse than champion vB AUC 0.8500 on the same holdout']],
+    [
+      { auc: 0.82 },
+      { auc: 0.82 },
+      true,
+      [
+        'challenger AUC 0.8200 >= floor 0.7500',
+        'challenger AUC 0.8200 >= champion vB AUC 0.8200 on the same holdout',
+      ],
+    ],
+    [
+      { auc: 0.8 },
+      { auc: 0.85 },
+      false,
+      [
+        'challenger AUC 0.8000 >= floor 0.7500',
+        'challenger AUC 0.8000 worse than champion vB AUC 0.8500 on the same holdout',
+      ],
+    ],
     [{ auc: Number.NaN }, null, false, ['challenger AUC NaN below floor 0.7500', 'no champion yet']],
   ])('challenger %o, champion %o → promote %s', (challenger, champion, promote, reasons) => {
     expect(
@@ -109,7 +127,13 @@ describe('promotion gate', () => {
   });
 
   it('does not promote the champion over itself', () => {
-    expect(decidePromotion({ challenger: { version: 'vA', auc: 0.9 }, champion: { version: 'vA', auc: 0.9 }, aucFloor: 0.75 }).promote).toBe(false);
+    expect(
+      decidePromotion({
+        challenger: { version: 'vA', auc: 0.9 },
+        champion: { version: 'vA', auc: 0.9 },
+        aucFloor: 0.75,
+      }).promote,
+    ).toBe(false);
   });
 });
 
@@ -170,13 +194,18 @@ describe('a training run on synthetic examples', () => {
   it('beats the current-temperature baseline on the same holdout, and lays out every artifact', () => {
     const trained = trainOverheatModel({ ...options, examples: syntheticExamples(3) });
     const { metrics, artifact, baseline, holdout } = trained;
-    console.log(`[model unit] synthetic: model AUC ${metrics.holdout.auc.toFixed(4)} vs baseline AUC ${metrics.baseline.auc.toFixed(4)}`);
+    console.log(
+      `[model unit] synthetic: model AUC ${metrics.holdout.auc.toFixed(4)} vs baseline AUC ${metrics.baseline.auc.toFixed(4)}`,
+    );
     expect(metrics.holdout.auc).toBeGreaterThan(0.75);
     expect(metrics.holdout.auc).toBeGreaterThan(metrics.baseline.auc + 0.15);
     expect(metrics.holdout.brier).toBeLessThan(0.2);
     expect(artifact.features).toEqual(options.features);
     // Labelled span 6 h - 15 min = 345 min; 75% of it is 258.75 min; training stops 15 min before.
-    expect(artifact.training).toMatchObject({ holdout_start: '2026-05-04T04:18:45.000Z', train_end: '2026-05-04T04:03:45.000Z' });
+    expect(artifact.training).toMatchObject({
+      holdout_start: '2026-05-04T04:18:45.000Z',
+      train_end: '2026-05-04T04:03:45.000Z',
+    });
     expect(metrics.train.rows).toBe(artifact.training.rows_train);
     expect(holdout.t_ms.every((t) => t >= Date.parse(artifact.training.holdout_start))).toBe(true);
     expect(rocAuc(scoreSnapshot(artifact, holdout), holdout.label)).toBeCloseTo(metrics.holdout.auc, 12);
@@ -199,8 +228,11 @@ describe('a training run on synthetic examples', () => {
       return undefined;
     })();
     expect(error?.code).toBe('insufficient_data');
-    expect(() => trainOverheatModel({ ...options, examples: { ...allNegative, examples: allNegative.examples.slice(0, 10) } })).toThrow(
-      /need at least 50/,
-    );
+    expect(() =>
+      trainOverheatModel({
+        ...options,
+        examples: { ...allNegative, examples: allNegative.examples.slice(0, 10) },
+      }),
+    ).toThrow(/need at least 50/);
   });
 });

@@ -9,7 +9,10 @@ import { ModelError } from '../../shared/model/model-error.js';
 import type { ModelRuntime } from '../../shared/runtime/model-runtime.js';
 
 const VERSION = 'v20260504T090000Z-1a2b3c4d';
-const interval = { data_interval_start: '2026-05-04T06:00:00Z', data_interval_end: '2026-05-04T09:00:00+00:00' };
+const interval = {
+  data_interval_start: '2026-05-04T06:00:00Z',
+  data_interval_end: '2026-05-04T09:00:00+00:00',
+};
 
 function stubRuntime(overrides: Record<string, (...args: never[]) => unknown> = {}) {
   const retrain = {
@@ -21,9 +24,17 @@ function stubRuntime(overrides: Record<string, (...args: never[]) => unknown> = 
     run: vi.fn(async () => ({ run_id: 'r1', status: 'promoted' })),
     ...overrides,
   };
-  const drift = { drift: vi.fn(async () => ({ champion_version: null, drifted: false, reason: 'no_champion' })) };
+  const drift = {
+    drift: vi.fn(async () => ({ champion_version: null, drifted: false, reason: 'no_champion' })),
+  };
   const runtime = { retrain, drift, logger: createLogger({ level: 'silent' }) } as unknown as ModelRuntime;
-  return { runtime, retrain, drift, trainer: trainerRoutes(async () => runtime), driftApp: driftRoutes(async () => runtime) };
+  return {
+    runtime,
+    retrain,
+    drift,
+    trainer: trainerRoutes(async () => runtime),
+    driftApp: driftRoutes(async () => runtime),
+  };
 }
 
 const post = (body: unknown) => ({
@@ -38,26 +49,49 @@ describe('trainer routes', () => {
     const res = await trainer.request('/v1/quality', post(interval));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ passed: true, rows: 10, stored_rows: 10, checked: 3, failures: [] });
-    expect(retrain.quality).toHaveBeenCalledWith({ startMs: Date.UTC(2026, 4, 4, 6), endMs: Date.UTC(2026, 4, 4, 9) });
+    expect(retrain.quality).toHaveBeenCalledWith({
+      startMs: Date.UTC(2026, 4, 4, 6),
+      endMs: Date.UTC(2026, 4, 4, 9),
+    });
   });
 
   it('POST /v1/train, /v1/gate, /v1/promote, /v1/record and GET /v1/runs/{id} call their service', async () => {
     const { trainer, retrain } = stubRuntime();
     expect((await trainer.request('/v1/train', post({ ...interval, run_id: 'r1' }))).status).toBe(200);
-    expect(retrain.train).toHaveBeenCalledWith({ interval: { startMs: Date.UTC(2026, 4, 4, 6), endMs: Date.UTC(2026, 4, 4, 9) }, runId: 'r1' });
-    expect(await (await trainer.request('/v1/gate', post({ version: VERSION }))).json()).toMatchObject({ promote: true });
+    expect(retrain.train).toHaveBeenCalledWith({
+      interval: { startMs: Date.UTC(2026, 4, 4, 6), endMs: Date.UTC(2026, 4, 4, 9) },
+      runId: 'r1',
+    });
+    expect(await (await trainer.request('/v1/gate', post({ version: VERSION }))).json()).toMatchObject({
+      promote: true,
+    });
     await trainer.request('/v1/promote', post({ version: VERSION, if_generation: '1714800000000000' }));
     expect(retrain.promote).toHaveBeenCalledWith(VERSION, '1714800000000000');
-    await trainer.request('/v1/record', post({ run_id: 'r1', status: 'quality_failed', details: { failures: [] } }));
+    await trainer.request(
+      '/v1/record',
+      post({ run_id: 'r1', status: 'quality_failed', details: { failures: [] } }),
+    );
     expect(retrain.record).toHaveBeenCalledWith('r1', 'quality_failed', { failures: [] });
     expect(await (await trainer.request('/v1/runs/r1')).json()).toEqual({ run_id: 'r1', status: 'promoted' });
   });
 
   it.each([
     ['/v1/quality', 'not json', 'invalid_json'],
-    ['/v1/quality', { data_interval_start: '2026-05-04', data_interval_end: '2026-05-05T00:00:00Z' }, 'invalid_request'],
-    ['/v1/quality', { data_interval_start: interval.data_interval_end, data_interval_end: interval.data_interval_start }, 'invalid_request'],
-    ['/v1/quality', { data_interval_start: '2026-01-01T00:00:00Z', data_interval_end: '2026-06-01T00:00:00Z' }, 'invalid_request'],
+    [
+      '/v1/quality',
+      { data_interval_start: '2026-05-04', data_interval_end: '2026-05-05T00:00:00Z' },
+      'invalid_request',
+    ],
+    [
+      '/v1/quality',
+      { data_interval_start: interval.data_interval_end, data_interval_end: interval.data_interval_start },
+      'invalid_request',
+    ],
+    [
+      '/v1/quality',
+      { data_interval_start: '2026-01-01T00:00:00Z', data_interval_end: '2026-06-01T00:00:00Z' },
+      'invalid_request',
+    ],
     ['/v1/train', interval, 'invalid_request'],
     ['/v1/train', { ...interval, run_id: '../x' }, 'invalid_request'],
     ['/v1/gate', { version: 'champion' }, 'invalid_request'],
@@ -72,7 +106,12 @@ describe('trainer routes', () => {
   });
 
   it.each([
-    [new ModelError('quality_failed', 'failed 1', { failures: [{ expectation: 'volume.min_rows_per_hour', observed: 0, expected: '>= 1000' }] }), 422],
+    [
+      new ModelError('quality_failed', 'failed 1', {
+        failures: [{ expectation: 'volume.min_rows_per_hour', observed: 0, expected: '>= 1000' }],
+      }),
+      422,
+    ],
     [new ModelError('insufficient_data', 'one class'), 422],
     [new ModelError('gate_not_passed', 'no'), 422],
     [new ModelError('model_not_found', 'no such model'), 404],
@@ -86,7 +125,14 @@ describe('trainer routes', () => {
     const res = await trainer.request('/v1/train', post({ ...interval, run_id: 'r1' }));
     expect(res.status).toBe(status);
     const body = (await res.json()) as { error: Record<string, unknown> };
-    const code = error instanceof ModelError ? error.code : error instanceof FleetError ? (error.transient ? 'backend_unavailable' : 'backend_error') : 'internal';
+    const code =
+      error instanceof ModelError
+        ? error.code
+        : error instanceof FleetError
+          ? error.transient
+            ? 'backend_unavailable'
+            : 'backend_error'
+          : 'internal';
     expect(body.error.code).toBe(code);
     if (error instanceof ModelError) expect(body.error).toMatchObject(error.metadata);
   });
@@ -101,10 +147,16 @@ describe('trainer routes', () => {
 describe('drift route', () => {
   it('POST /v1/drift passes the window; no champion is an answer, not an error', async () => {
     const { driftApp, drift } = stubRuntime();
-    const res = await driftApp.request('/v1/drift', post({ window_start: '2026-05-04T08:00:00Z', window_end: '2026-05-04T09:00:00Z' }));
+    const res = await driftApp.request(
+      '/v1/drift',
+      post({ window_start: '2026-05-04T08:00:00Z', window_end: '2026-05-04T09:00:00Z' }),
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ champion_version: null, drifted: false, reason: 'no_champion' });
-    expect(drift.drift).toHaveBeenCalledWith({ startMs: Date.UTC(2026, 4, 4, 8), endMs: Date.UTC(2026, 4, 4, 9) });
+    expect(drift.drift).toHaveBeenCalledWith({
+      startMs: Date.UTC(2026, 4, 4, 8),
+      endMs: Date.UTC(2026, 4, 4, 9),
+    });
     expect((await driftApp.request('/v1/drift', post({ window_start: 'yesterday' }))).status).toBe(400);
   });
 });

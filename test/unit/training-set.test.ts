@@ -2,7 +2,9 @@
 // label window cannot get into a training set, whatever form it takes.
 import { describe, expect, it } from 'vitest';
 import { rewriteBigQuerySql } from '../../local/bigquery-standin/query-rewrite.js';
+import { identityViewId } from '../../shared/adapters/bigquery-feature-sink.js';
 import { FEATURE_COLUMNS } from '../../shared/features/feature-row.js';
+import { identityViewOf } from '../../shared/model/features-by-identity.js';
 import { ModelError } from '../../shared/model/model-error.js';
 import {
   checkPointInTimeFeatures,
@@ -34,9 +36,15 @@ describe('point-in-time features', () => {
   // Each of these would put information from after t (or about the outcome) into the features.
   it.each([
     ['a column computed over the label window', 'temp_max_next_15m'],
-    ['a forward-looking window expression', 'MAX(engine_temp_c) OVER (PARTITION BY vehicle_id ORDER BY event_ts ROWS BETWEEN 1 FOLLOWING AND 90 FOLLOWING)'],
+    [
+      'a forward-looking window expression',
+      'MAX(engine_temp_c) OVER (PARTITION BY vehicle_id ORDER BY event_ts ROWS BETWEEN 1 FOLLOWING AND 90 FOLLOWING)',
+    ],
     ['a lead of the temperature', 'LEAD(engine_temp_c, 30) OVER (PARTITION BY vehicle_id ORDER BY event_ts)'],
-    ['a scalar subquery over later rows', '(SELECT MAX(engine_temp_c) FROM features f2 WHERE f2.event_ts > event_ts)'],
+    [
+      'a scalar subquery over later rows',
+      '(SELECT MAX(engine_temp_c) FROM features f2 WHERE f2.event_ts > event_ts)',
+    ],
     ['the arrival time', 'processed_ts'],
     ['the late flag (late rows may hold readings after t)', 'late'],
     ['a model’s score', 'risk_score'],
@@ -61,18 +69,21 @@ describe('training-set query', () => {
   it('looks at other rows only for the label, and only forward: (t, t + horizon]', () => {
     const windows = overClauses(sql);
     expect(windows).toEqual([
-      'PARTITION BY vehicle_id, event_ts ORDER BY processed_ts, event_id', // one row per identity
       'PARTITION BY vehicle_id ORDER BY UNIX_MILLIS(event_ts) RANGE BETWEEN 1 FOLLOWING AND 900000 FOLLOWING', // the label
       'PARTITION BY vehicle_id ORDER BY t_ms', // sampling
     ]);
     expect(sql).not.toMatch(/PRECEDING|CURRENT ROW|\bLEAD\b|\bLAG\b|JOIN/i);
-    expect(sql).toMatch(/MAX\(engine_temp_c\) OVER \(\s*PARTITION BY vehicle_id ORDER BY UNIX_MILLIS\(event_ts\)\s*RANGE BETWEEN 1 FOLLOWING AND 900000 FOLLOWING\s*\) > @threshold_c/);
+    expect(sql).toMatch(
+      /MAX\(engine_temp_c\) OVER \(\s*PARTITION BY vehicle_id ORDER BY UNIX_MILLIS\(event_ts\)\s*RANGE BETWEEN 1 FOLLOWING AND 900000 FOLLOWING\s*\) > @threshold_c/,
+    );
   });
 
   it('drops late rows and rows whose label window passes the interval’s end; binds every value', () => {
     expect(sql).toContain('WHERE NOT late AND t_ms + 900000 < UNIX_MILLIS(@end)');
     expect(sql).toContain('IF(temp_anomaly, 1, 0) AS temp_anomaly');
-    expect(sql).toContain('`fleet-features-test.fleet_features.features`');
+    // One row per identity: read through the feature sink's identity view.
+    expect(sql).toContain('FROM `fleet-features-test.fleet_features.features_by_identity`');
+    expect(identityViewOf('features')).toBe(identityViewId('features'));
     expect(params).toEqual({
       start: { type: 'TIMESTAMP', value: '2026-05-04T00:00:00.000Z' },
       end: { type: 'TIMESTAMP', value: '2026-05-04T06:00:00.000Z' },
@@ -83,11 +94,17 @@ describe('training-set query', () => {
 
   it('is in the SQL subset the BigQuery stand-in runs', () => {
     const features = [...POINT_IN_TIME_FEATURES];
-    expect(() => rewriteBigQuerySql(trainingSetQuery({ table, interval, task, features, stride: 3 }).sql, { projectIds: [table.projectId] })).not.toThrow();
+    expect(() =>
+      rewriteBigQuerySql(trainingSetQuery({ table, interval, task, features, stride: 3 }).sql, {
+        projectIds: [table.projectId],
+      }),
+    ).not.toThrow();
   });
 
   it('refuses a table path or stride that is not what it should be', () => {
-    expect(() => trainingSetQuery({ table: { ...table, dataset: 'x`; DROP' }, interval, task, features: ['rpm'] })).toThrow(/not a table path/);
+    expect(() =>
+      trainingSetQuery({ table: { ...table, dataset: 'x`; DROP' }, interval, task, features: ['rpm'] }),
+    ).toThrow(/not a table path/);
     expect(() => trainingSetQuery({ table, interval, task, features: ['rpm'], stride: 0 })).toThrow(/stride/);
   });
 
@@ -112,7 +129,12 @@ function overClauses(sql: string): string[] {
       else if (sql[end] === ')') depth--;
       end++;
     } while (depth > 0);
-    bodies.push(sql.slice(at + 6, end - 1).replaceAll(/\s+/g, ' ').trim());
+    bodies.push(
+      sql
+        .slice(at + 6, end - 1)
+        .replaceAll(/\s+/g, ' ')
+        .trim(),
+    );
   }
   return bodies;
 }
