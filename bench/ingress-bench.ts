@@ -63,6 +63,7 @@ function parseOptions(argv: string[]): Options {
   return options;
 }
 
+const ms2 = (v: number) => Math.round(v * 100) / 100;
 const log = (line: string) => process.stderr.write(`[bench:ingress] ${line}\n`);
 const vehicleId = (i: number) => `bench-gw-${String(i % VEHICLES).padStart(4, '0')}`;
 
@@ -157,6 +158,7 @@ async function main(): Promise<void> {
       telemetryTopic: config.topics.telemetry,
       deadLetterTopic: config.topics.deadLetter,
       featureRowsTopic: config.topics.featureRows,
+      alertsTopic: config.topics.alerts,
       processTelemetryUrl: feature.url,
     });
     const waitRequests = Math.min(options.maxRequests, 6000);
@@ -197,19 +199,19 @@ async function main(): Promise<void> {
       batch1: {
         readings_per_s: Math.round(phases[0]!.acceptedReadingsPerS),
         requests_per_s: Math.round(phases[0]!.accepted / phases[0]!.seconds),
-        p99_ms: phases[0]!.p99Ms,
-        p50_ms: phases[0]!.p50Ms,
+        p99_ms: ms2(phases[0]!.p99Ms),
+        p50_ms: ms2(phases[0]!.p50Ms),
       },
       batch100: {
         readings_per_s: Math.round(phases[1]!.acceptedReadingsPerS),
         requests_per_s: Math.round(phases[1]!.accepted / phases[1]!.seconds),
-        p99_ms: phases[1]!.p99Ms,
-        p50_ms: phases[1]!.p50Ms,
+        p99_ms: ms2(phases[1]!.p99Ms),
+        p50_ms: ms2(phases[1]!.p50Ms),
       },
       wait: {
         readings_per_s: Math.round(waited.acceptedReadingsPerS),
-        p99_ms: waited.p99Ms,
-        p50_ms: waited.p50Ms,
+        p99_ms: ms2(waited.p99Ms),
+        p50_ms: ms2(waited.p50Ms),
         connections: options.waitConnections,
         complete: waited.complete,
         timed_out: waited.timedOut,

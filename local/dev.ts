@@ -66,6 +66,7 @@ async function main(options: DevOptions): Promise<void> {
     telemetryTopic: config.topics.telemetry,
     deadLetterTopic: config.topics.deadLetter,
     featureRowsTopic: config.topics.featureRows,
+    alertsTopic: config.topics.alerts,
     processTelemetryUrl: processTelemetry.url,
   });
   const archiveWriters = startArchiveWriters({

@@ -1,5 +1,5 @@
-// Creates, on the local stack, what infra creates in Google Cloud: the telemetry, dead-letter and
-// feature-rows topics, the push subscription that feeds processTelemetry (with a retry and
+// Creates, on the local stack, what infra creates in Google Cloud: the telemetry, dead-letter,
+// feature-rows and alerts topics (with a pull subscription `<alerts topic>-watch` to read alerts), the push subscription that feeds processTelemetry (with a retry and
 // dead-letter policy), a pull subscription to watch the dead-letter topic, the bucket, and, in
 // place of the two archive Cloud Storage subscriptions the emulator lacks, pull subscriptions of
 // the same names for the local writer (local/cloud-storage-subscription-writer.ts).
@@ -13,6 +13,8 @@ export interface PipelineSubscriptions {
   features: string;
   /** Pull subscription on the dead-letter topic, for watching it: `<dead-letter topic>-watch`. */
   deadLetterWatch: string;
+  /** Pull subscription on the alerts topic: `<alerts topic>-watch`. */
+  alertsWatch: string;
   /** The archives' settings; their pull subscriptions exist. */
   archives: ArchiveSubscriptions;
 }
@@ -25,6 +27,7 @@ export async function createPipelineResources(options: {
   telemetryTopic: string;
   deadLetterTopic: string;
   featureRowsTopic: string;
+  alertsTopic: string;
   /** Base URL of the functions-framework server of processTelemetry. */
   processTelemetryUrl: string;
 }): Promise<PipelineSubscriptions> {
@@ -35,11 +38,13 @@ export async function createPipelineResources(options: {
   const [telemetry] = await pubsub.topic(options.telemetryTopic).get({ autoCreate: true });
   const [deadLetter] = await pubsub.topic(options.deadLetterTopic).get({ autoCreate: true });
   await pubsub.topic(options.featureRowsTopic).get({ autoCreate: true });
+  const [alerts] = await pubsub.topic(options.alertsTopic).get({ autoCreate: true });
   // The framework names the topic in the CloudEvent's source from this path.
   const pushEndpoint = `${options.processTelemetryUrl}/projects/${projectId}/topics/${options.telemetryTopic}`;
   const names: PipelineSubscriptions = {
     features: `${options.telemetryTopic}-process-telemetry`,
     deadLetterWatch: `${options.deadLetterTopic}-watch`,
+    alertsWatch: `${options.alertsTopic}-watch`,
     archives: archiveSubscriptions({
       telemetry: options.telemetryTopic,
       featureRows: options.featureRowsTopic,
@@ -63,6 +68,9 @@ export async function createPipelineResources(options: {
   }
   if (!(await deadLetter.subscription(names.deadLetterWatch).exists())[0]) {
     await deadLetter.createSubscription(names.deadLetterWatch);
+  }
+  if (!(await alerts.subscription(names.alertsWatch).exists())[0]) {
+    await alerts.createSubscription(names.alertsWatch);
   }
   return names;
 }

@@ -41,6 +41,12 @@ const ConfigSchema = z.object({
   DEAD_LETTER_TOPIC: z.string().regex(topicName).default('telemetry-dlq'),
   /** Each group-commit flush publishes its rows here; a Cloud Storage subscription archives them. */
   FEATURE_ROWS_TOPIC: z.string().regex(topicName).default('feature-rows'),
+  /** High-risk rows raise alerts here, once per vehicle episode. */
+  ALERTS_TOPIC: z.string().regex(topicName).default('alerts'),
+  ALERT_RISK_THRESHOLD: z.coerce.number().gt(0).lt(1).default(0.8),
+  ALERT_EPISODE_S: positiveInt(900),
+  /** How often the feature and online functions re-read the champion pointer (in the background). */
+  MODEL_REFRESH_S: positiveInt(30),
   ALLOWED_LATENESS_S: positiveInt(600),
   MAX_FUTURE_SKEW_S: positiveInt(300),
   /**
@@ -98,7 +104,8 @@ export interface FleetConfig {
   bigquery: { dataset: string; featuresTable: string; location: string; apiEndpoint: string | undefined };
   storageEmulatorHost: string | undefined;
   pubsubEmulatorHost: string | undefined;
-  topics: { telemetry: string; deadLetter: string; featureRows: string };
+  topics: { telemetry: string; deadLetter: string; featureRows: string; alerts: string };
+  alerts: { riskThreshold: number; episodeMs: number };
   engine: {
     allowedLatenessMs: number;
     maxFutureSkewMs: number;
@@ -129,6 +136,7 @@ export interface FleetConfig {
     maxTrainingRows: number;
     driftPsiThreshold: number;
     expectationsFile: string | undefined;
+    refreshMs: number;
   };
 }
 
@@ -157,7 +165,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       telemetry: c.TELEMETRY_TOPIC,
       deadLetter: c.DEAD_LETTER_TOPIC,
       featureRows: c.FEATURE_ROWS_TOPIC,
+      alerts: c.ALERTS_TOPIC,
     },
+    alerts: { riskThreshold: c.ALERT_RISK_THRESHOLD, episodeMs: c.ALERT_EPISODE_S * 1000 },
     engine: {
       allowedLatenessMs: c.ALLOWED_LATENESS_S * 1000,
       maxFutureSkewMs: c.MAX_FUTURE_SKEW_S * 1000,
@@ -189,6 +199,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxTrainingRows: c.MODEL_MAX_TRAINING_ROWS,
       driftPsiThreshold: c.DRIFT_PSI_THRESHOLD,
       expectationsFile: c.EXPECTATIONS_FILE,
+      refreshMs: c.MODEL_REFRESH_S * 1000,
     },
   };
 }

@@ -50,6 +50,15 @@ function checkedVehicleId(vehicleId: string): string {
   return vehicleId;
 }
 
+/** A model version stored with rows: at most 255 bytes of printable ASCII ('' for none). */
+function checkedModelVersion(version: string | null): string {
+  if (version === null) return '';
+  if (!/^[\x21-\x7e]{1,255}$/.test(version)) {
+    throw new FleetError('invalid_identifier', 'model version is not 1-255 printable ASCII characters');
+  }
+  return version;
+}
+
 /** The field of a reading's stored row in the vehicle hash (the script writes the same name). */
 export function pendingField(eventTsMs: number): string {
   return `p${eventTsMs.toFixed(0)}`;
@@ -66,8 +75,14 @@ export function applyScriptCall(
   inputs: readonly WindowInput[],
   nowMs: number,
   options: RedisWindowStoreOptions,
+  modelVersion: string | null = null,
 ): ApplyScriptCall {
-  const args: (string | number | Buffer)[] = [nowMs, options.allowedLatenessMs, options.vehicleIdleTtlS];
+  const args: (string | number | Buffer)[] = [
+    nowMs,
+    options.allowedLatenessMs,
+    options.vehicleIdleTtlS,
+    checkedModelVersion(modelVersion),
+  ];
   for (const input of inputs) args.push(input.eventId, encodeReadingArg(input.reading));
   const vehicle = vehicleKey(vehicleId);
   return { keys: [vehicle, `${vehicle}:t`], args };
@@ -109,9 +124,14 @@ export class RedisWindowStore implements WindowStore {
     return (hash >>> 0) % this.connections.length;
   }
 
-  async apply(vehicleId: string, inputs: readonly WindowInput[], nowMs: number): Promise<ApplyResult[]> {
+  async apply(
+    vehicleId: string,
+    inputs: readonly WindowInput[],
+    nowMs: number,
+    modelVersion: string | null = null,
+  ): Promise<ApplyResult[]> {
     if (inputs.length === 0) return [];
-    const { keys, args } = applyScriptCall(vehicleId, inputs, nowMs, this.options);
+    const { keys, args } = applyScriptCall(vehicleId, inputs, nowMs, this.options, modelVersion);
     let reply: Buffer[];
     try {
       reply = await this.applyCommands[this.connectionIndex(vehicleId)]!(keys[0], keys[1], ...args);

@@ -1,8 +1,8 @@
 import type { Logger } from '../logger.js';
+import type { LateReading } from '../ports/late-archive.js';
 import type { WindowStore } from '../ports/window-store.js';
 import type { TelemetryReading } from '../telemetry/telemetry-reading.js';
 import { buildFeatureRow, type FeatureRow } from './feature-row.js';
-import type { LateReading } from '../ports/late-archive.js';
 
 export interface EngineResult {
   /**
@@ -27,6 +27,7 @@ export async function computeFeatureRows(
   readings: readonly TelemetryReading[],
   nowMs: number,
   logger?: Logger,
+  modelVersion: string | null = null,
 ): Promise<EngineResult> {
   const result: EngineResult = { rows: [], late: [], applied: 0, duplicates: 0, conflicts: 0, lateCount: 0 };
   const groups = [...groupByVehicle(readings)];
@@ -35,6 +36,7 @@ export async function computeFeatureRows(
       vehicleId,
       group.map((reading) => ({ eventId: reading.event_id, reading })),
       nowMs,
+      modelVersion,
     );
   // One message usually carries one vehicle: no Promise.all for it (this runs once per reading).
   const applied =
@@ -48,18 +50,17 @@ export async function computeFeatureRows(
       switch (applyResult.outcome) {
         case 'new':
           result.applied++;
-          result.rows.push(buildFeatureRow(reading, applyResult.snapshot));
+          result.rows.push(scoredWith(buildFeatureRow(reading, applyResult.snapshot), modelVersion));
           break;
         case 'duplicate': {
           result.duplicates++;
           const first = applyResult.pending;
           if (first !== null) {
-            result.rows.push(
-              buildFeatureRow(
-                { ...first.reading, event_id: first.eventId, vehicle_id: reading.vehicle_id },
-                first.snapshot,
-              ),
+            const row = buildFeatureRow(
+              { ...first.reading, event_id: first.eventId, vehicle_id: reading.vehicle_id },
+              first.snapshot,
             );
+            result.rows.push(scoredWith(row, first.modelVersion));
           }
           break;
         }
@@ -78,6 +79,12 @@ export async function computeFeatureRows(
     }
   }
   return result;
+}
+
+/** The model that scores the row (risk_score is filled by scoreRows). */
+function scoredWith(row: FeatureRow, modelVersion: string | null): FeatureRow {
+  row.model_version = modelVersion;
+  return row;
 }
 
 function groupByVehicle(readings: readonly TelemetryReading[]): Map<string, TelemetryReading[]> {

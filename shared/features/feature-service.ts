@@ -1,11 +1,14 @@
 import type { Logger } from '../logger.js';
 import type { DeadLetterSink } from '../ports/dead-letter.js';
 import type { FeatureSink } from '../ports/feature-sink.js';
+import type { LateArchive } from '../ports/late-archive.js';
+import type { ModelScoring } from '../ports/model-scoring.js';
+import type { RiskAlerts } from '../ports/risk-alerts.js';
 import type { WindowStore } from '../ports/window-store.js';
 import { parseTelemetryMessage } from '../telemetry/index.js';
 import { computeFeatureRows, type EngineResult } from './feature-engine.js';
 import type { FeatureRow } from './feature-row.js';
-import type { LateArchive } from '../ports/late-archive.js';
+import { scoreRows } from './risk-scoring.js';
 
 export interface FeatureServiceOptions {
   maxFutureSkewMs: number;
@@ -15,10 +18,14 @@ export interface FeatureServiceOptions {
 
 export interface FeatureServiceDeps {
   windows: WindowStore;
-  /** Group-committed BigQuery + GCS sink: resolves when the rows are durable in both. */
+  /** Group-committed BigQuery + feature-rows topic: resolves when the rows are durable in both. */
   sink: FeatureSink;
   deadLetters: DeadLetterSink;
   lateArchive: LateArchive;
+  /** The champion model; without it rows carry null model_version and risk_score. */
+  models?: ModelScoring;
+  /** High-risk rows raise alerts once durable. */
+  alerts?: RiskAlerts;
   clock: () => number;
   logger: Logger;
   options: FeatureServiceOptions;
@@ -63,10 +70,19 @@ export async function processTelemetryMessage(
   // Awaited below with the sink writes; this only keeps an early failure from counting as unhandled.
   quarantined.catch(() => {});
 
-  const engine = await computeFeatureRows(deps.windows, parsed.readings, nowMs, deps.logger);
+  const engine = await computeFeatureRows(
+    deps.windows,
+    parsed.readings,
+    nowMs,
+    deps.logger,
+    deps.models?.currentVersion() ?? null,
+  );
+  if (deps.models) await scoreRows(engine.rows, deps.models);
   await Promise.all([
     engine.rows.length > 0
-      ? deps.sink.write(engine.rows).then(() => forgetDurableRows(deps, engine.rows))
+      ? deps.sink
+          .write(engine.rows)
+          .then(() => Promise.all([forgetDurableRows(deps, engine.rows), deps.alerts?.raise(engine.rows)]))
       : undefined,
     deps.lateArchive.write(engine.late),
     quarantined,

@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { buildFeatureRow, type FeatureRow } from '../features/feature-row.js';
+import { scoreRows } from '../features/risk-scoring.js';
 import type { Logger } from '../logger.js';
+import type { ModelScoring } from '../ports/model-scoring.js';
 import type { WindowStore } from '../ports/window-store.js';
 import { VEHICLE_ID_PATTERN } from '../telemetry/telemetry-reading.js';
 
@@ -10,6 +12,8 @@ export const MAX_BATCH_VEHICLES = 100;
 export interface OnlineFeaturesDeps {
   windows: WindowStore;
   logger: Logger;
+  /** Scores each vector with the current champion (model_version and risk_score null without one). */
+  models?: ModelScoring;
 }
 
 const failure = (code: string, message: string) => ({ error: { code, message } });
@@ -71,12 +75,20 @@ async function batch(c: JsonContext, deps: OnlineFeaturesDeps, ids: string[]): P
 
 async function readRows(deps: OnlineFeaturesDeps, ids: string[]): Promise<(FeatureRow | null)[]> {
   const latest = await deps.windows.latest(ids);
-  return latest.map((vector, i) =>
-    vector === null
-      ? null
-      : buildFeatureRow(
-          { ...vector.reading, event_id: vector.eventId, vehicle_id: ids[i]! },
-          vector.snapshot,
-        ),
-  );
+  const version = deps.models?.currentVersion() ?? null;
+  const rows = latest.map((vector, i) => {
+    if (vector === null) return null;
+    const row = buildFeatureRow(
+      { ...vector.reading, event_id: vector.eventId, vehicle_id: ids[i]! },
+      vector.snapshot,
+    );
+    row.model_version = version;
+    return row;
+  });
+  if (deps.models)
+    await scoreRows(
+      rows.filter((row): row is FeatureRow => row !== null),
+      deps.models,
+    );
+  return rows;
 }

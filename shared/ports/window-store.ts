@@ -1,11 +1,16 @@
-import type { LatestVector, ReadingValues, WindowSnapshot } from '../windows/window-snapshot.js';
+import type {
+  LatestVector,
+  ReadingValues,
+  StoredReading,
+  WindowSnapshot,
+} from '../windows/window-snapshot.js';
 
 /**
  * A reading as the store keeps it until its row is durable: the first applied version's event_id
- * and values with the window snapshot computed when it was applied. A retry rebuilds the very
- * same row from it.
+ * and values, the window snapshot computed when it was applied, and the model version that scored
+ * it. A retry rebuilds the very same row from it.
  */
-export type StoredReading = LatestVector;
+export type { StoredReading };
 
 /**
  * What happened to one reading when it met its vehicle's windows. A reading's identity is its
@@ -35,8 +40,16 @@ export interface WindowInput {
 
 /** Rolling-window state per vehicle, with dedupe marks and the latest vector (Redis in production). */
 export interface WindowStore {
-  /** Apply one vehicle's readings, in the given order, atomically; one result per input. */
-  apply(vehicleId: string, inputs: readonly WindowInput[], nowMs: number): Promise<ApplyResult[]>;
+  /**
+   * Apply one vehicle's readings, in the given order, atomically; one result per input.
+   * `modelVersion` (the model that will score the new rows) is kept with their stored rows.
+   */
+  apply(
+    vehicleId: string,
+    inputs: readonly WindowInput[],
+    nowMs: number,
+    modelVersion?: string | null,
+  ): Promise<ApplyResult[]>;
   /**
    * The rows of these readings (vehicle, event time in ms) are durable in every sink: drop their
    * stored snapshots and keep only the dedupe marks, so a re-send writes nothing again.

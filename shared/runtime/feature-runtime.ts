@@ -5,26 +5,33 @@
  */
 import { Redis } from 'ioredis';
 import { createBigQueryFeatureSink } from '../adapters/bigquery-feature-sink.js';
+import { DeadLetterQuarantine } from '../adapters/dead-letter-quarantine.js';
+import { GcsLateArchive } from '../adapters/gcs-late-archive.js';
 import { createStorageClient, GcsObjectStore } from '../adapters/gcs-object-store.js';
+import { GcsVersionedObjectStore } from '../adapters/gcs-versioned-object-store.js';
 import { PubSubFeatureRowSink } from '../adapters/pubsub-feature-row-sink.js';
 import { createPubSubClient, PubSubPublisher } from '../adapters/pubsub-publisher.js';
+import { RedisRiskAlerts } from '../adapters/redis-risk-alerts.js';
 import { RedisWindowStore } from '../adapters/redis-window-store.js';
 import { type FleetConfig, loadConfig } from '../config.js';
-import { DeadLetterQuarantine } from '../adapters/dead-letter-quarantine.js';
 import {
   type MessageOutcome,
   processTelemetryMessage,
   type TelemetryMessage,
 } from '../features/feature-service.js';
-import { GroupCommitSink } from '../runtime/group-commit-sink.js';
-import { GcsLateArchive } from '../adapters/gcs-late-archive.js';
 import { createLogger, type Logger } from '../logger.js';
+import type { ModelScoring } from '../ports/model-scoring.js';
 import type { WindowStore } from '../ports/window-store.js';
+import { ChampionCache } from '../retraining/champion-cache.js';
+import { ModelRegistry } from '../retraining/model-registry.js';
+import { GroupCommitSink } from './group-commit-sink.js';
 
 export interface OnlineRuntime {
   config: FleetConfig;
   logger: Logger;
   windows: WindowStore;
+  /** The champion model (refreshed in the background); rows and vectors are scored with it. */
+  models: ModelScoring;
 }
 
 export interface FeatureRuntime extends OnlineRuntime {
@@ -43,13 +50,18 @@ export function createRedisClient(config: FleetConfig): Redis {
 
 function createOnline(config: FleetConfig): OnlineRuntime {
   const logger = createLogger({ level: config.logLevel, name: 'fleet-features' });
+  const models = new ChampionCache(
+    new ModelRegistry(new GcsVersionedObjectStore(createStorageClient(config), config.model.bucket)),
+    { refreshMs: config.model.refreshMs, clock: Date.now, logger },
+  );
+  void models.refresh();
   // Two connections: ioredis keeps one auto-pipelined batch in flight per connection, so with two
   // Node builds the next batch while Redis runs the previous one (about +40% in npm run bench).
   const windows = new RedisWindowStore([createRedisClient(config), createRedisClient(config)], {
     allowedLatenessMs: config.engine.allowedLatenessMs,
     vehicleIdleTtlS: config.engine.vehicleIdleTtlS,
   });
-  return { config, logger, windows };
+  return { config, logger, windows, models };
 }
 
 function createFeature(config: FleetConfig): FeatureRuntime {
@@ -68,6 +80,12 @@ function createFeature(config: FleetConfig): FeatureRuntime {
     sink,
     deadLetters: new DeadLetterQuarantine(publisher, config.topics.deadLetter, objects),
     lateArchive: new GcsLateArchive(objects),
+    models: online.models,
+    alerts: new RedisRiskAlerts(createRedisClient(config), publisher, online.logger, {
+      topic: config.topics.alerts,
+      threshold: config.alerts.riskThreshold,
+      episodeMs: config.alerts.episodeMs,
+    }),
     clock: Date.now,
     logger: online.logger,
     options: {

@@ -11,9 +11,12 @@
 --           time: the dedupe marks, and the positions that let an out-of-order reading split the
 --           GPS segment it falls into
 -- ARGV[1] now (processed_ts, ms)  ARGV[2] allowed lateness (ms)  ARGV[3] idle ttl (s)
--- ARGV[4..] pairs: event_id, packed reading
+-- ARGV[4] the model version that scores this call's rows ('' for none): kept with the stored rows,
+--         so a retry scores the very same row with the very same model
+-- ARGV[5..] pairs: event_id, packed reading
 -- Returns per reading: outcome ('new' | 'dup' | 'conflict' | 'late'), then the row record for
--- 'new', the stored reading for a 'dup' whose row is not durable yet, '' otherwise.
+-- 'new', the stored reading (record, reading, model version, event_id) for a 'dup' whose row is
+-- not durable yet, '' otherwise.
 --
 -- Sums are kept as integers (speed and temperature in thousandths, distance in mm, positions in
 -- 1e-7 degrees), so every arrival order yields the very same bytes once all readings are in.
@@ -38,6 +41,7 @@ local K_STATE, K_TILES = KEYS[1], KEYS[2]
 local now = tonumber(ARGV[1])
 local lateness = tonumber(ARGV[2])
 local idle_ttl = tonumber(ARGV[3])
+local scored_with = struct.pack('<B', #ARGV[4]) .. ARGV[4]
 
 -- Ring sizes cover the allowed lateness plus the window, so an out-of-order reading finds every
 -- tile of its windows; span = tiles before the current one in a window.
@@ -346,7 +350,7 @@ local changed = false
 -- recognised from here, as HGET does not see them yet.
 local written = {}
 
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   local eid, arg = ARGV[i], ARGV[i + 1]
   local t, sp, tp, lat, lon, _, _, fp = struct.unpack(READING, arg)
   local fp16 = fp % 65536
@@ -435,7 +439,7 @@ for i = 4, #ARGV, 2 do
       H[12] = H[12] + 1
       forget_window()
       if k <= 1 and t < H[6] then H[6] = t end
-      written[pkey] = rec .. arg .. eid
+      written[pkey] = rec .. arg .. scored_with .. eid
       fields[#fields + 1] = pkey; fields[#fields + 1] = written[pkey]
       changed = true
       out[#out + 1] = 'new'; out[#out + 1] = rec
@@ -485,7 +489,7 @@ for i = 4, #ARGV, 2 do
     H[2], H[3], H[4], H[8] = t, latq, lonq, now
     tail = arg .. eid
     has_head = true
-    written[pkey] = rec .. arg .. eid
+    written[pkey] = rec .. arg .. scored_with .. eid
     fields[#fields + 1] = pkey; fields[#fields + 1] = written[pkey]
     changed = true
     out[#out + 1] = 'new'; out[#out + 1] = rec

@@ -12,7 +12,7 @@ import { WINDOWS } from './window-spec.js';
  *   record            '<BId' + per window '<Ifffffffff'
  *                     status, fingerprint, processed_ts_ms,
  *                     count, speed mean/min/max/std, temp mean/min/max/std, distance_km
- *   stored reading    record + reading argument + event_id (utf8)
+ *   stored reading    record + reading argument + u8 length + model version + event_id (utf8)
  *   vehicle state     '<Bddddddddddd' header, per window a running aggregate '<Idddddffff' and the
  *                     head tile '<iIdddddffff', then the newest reading's argument and event_id
  * Statistics are float32 (enough for sensor values, and it halves the stored rows); rows round
@@ -128,12 +128,22 @@ export interface LatestVector {
   snapshot: WindowSnapshot;
 }
 
-/** A stored reading (record + reading argument + event_id), as the script returns for a retry. */
-export function decodeStoredReading(buf: Buffer): LatestVector {
+/** A reading kept until its row is durable: the first applied version and how it was scored. */
+export interface StoredReading extends LatestVector {
+  /** The model version that scored its row when it was applied; null when none did. */
+  modelVersion: string | null;
+}
+
+/** A stored reading (record + reading argument + u8 length + model version + event_id). */
+export function decodeStoredReading(buf: Buffer): StoredReading {
+  const versionAt = RECORD_BYTES + READING_ARG_BYTES;
+  const versionLength = buf.readUInt8(versionAt);
+  const version = buf.subarray(versionAt + 1, versionAt + 1 + versionLength).toString('utf8');
   return {
     snapshot: decodeRecord(buf.subarray(0, RECORD_BYTES)),
     reading: decodeReadingArg(buf, RECORD_BYTES),
-    eventId: buf.subarray(RECORD_BYTES + READING_ARG_BYTES).toString('utf8'),
+    modelVersion: version === '' ? null : version,
+    eventId: buf.subarray(versionAt + 1 + versionLength).toString('utf8'),
   };
 }
 

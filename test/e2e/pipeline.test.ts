@@ -105,6 +105,7 @@ beforeAll(async () => {
     telemetryTopic: config.topics.telemetry,
     deadLetterTopic: config.topics.deadLetter,
     featureRowsTopic: config.topics.featureRows,
+    alertsTopic: config.topics.alerts,
     processTelemetryUrl: processUrl,
   });
   archives = startArchiveWriters({
