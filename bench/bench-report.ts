@@ -6,6 +6,7 @@ import type { HttpLoadResult, OnlineHttpResult } from './online-http.js';
 import type { OnlineReadsResult } from './online-reads.js';
 import type { CeilingResult } from './redis-ceiling.js';
 import type { MemoryResult } from './redis-memory.js';
+import type { ScoringCostResult } from './scoring-cost.js';
 
 /** One sink measurement: rows per second for one flush size against one stand-in. */
 export type SinkBenchRow = Record<string, string | number>;
@@ -34,6 +35,8 @@ export interface BenchResult {
   http?: OnlineHttpResult;
   /** Absent when the sink benchmark was not run. */
   sinks?: SinkBenchRow[];
+  /** Real-time scoring of rows with a champion of every default feature. */
+  scoring?: ScoringCostResult;
 }
 
 /** The issue's targets for this 2-core machine; ratios are within one run. */
@@ -101,6 +104,8 @@ export function benchJson(result: BenchResult): Record<string, unknown> {
     naive_history_readings_per_vehicle: Math.round(naive.historyReadingsPerVehicle),
     speedup_vs_naive: r3(engine.readingsPerS / naive.readingsPerS),
     disorder_mismatches: disorder.mismatches,
+    scoring_us_per_row: result.scoring ? r3(result.scoring.usPerRow) : null,
+    scoring_model_features: result.scoring ? result.scoring.features : null,
     disorder_vehicles: disorder.vehicles,
     disorder_readings: disorder.readings,
     disorder_out_of_order: disorder.outOfOrder,
@@ -286,6 +291,14 @@ export function formatReport(result: BenchResult): string {
         ]),
         ['redis: apply script per call', `${engine.scriptUsecPerCall.toFixed(1)} us`],
         ['node: process CPU (engine + ioredis)', `${engine.nodeCpuUsPerReading.toFixed(1)} us`],
+        ...(result.scoring
+          ? [
+              [
+                `node: scoring with the champion (${result.scoring.features} features)`,
+                `${result.scoring.usPerRow.toFixed(2)} us`,
+              ],
+            ]
+          : []),
         ...(result.batched
           ? [
               ['redis: process CPU, uploads', `${result.batched.redisCpuUsPerReading.toFixed(1)} us`],

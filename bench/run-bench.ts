@@ -18,6 +18,7 @@ import { buildFunctions, type OnlineHttpResult, runOnlineHttp } from './online-h
 import { runOnlineReads } from './online-reads.js';
 import { runCeiling } from './redis-ceiling.js';
 import { measureVehicleMemory, usedMemory } from './redis-memory.js';
+import { runScoringCost } from './scoring-cost.js';
 import { runSinks } from './sink-phase.js';
 import { groupUploads } from './upload-batches.js';
 
@@ -206,6 +207,8 @@ export async function runBench(
       const naive = await naiveRun(redisServer.url, admin, warmup, options, fleetOf, phase);
 
       const sinks = options.sinks ? await runSinks(dir, progress) : undefined;
+      progress.log('scoring: a champion of every default feature over generated rows');
+      const scoring = await runScoringCost(quick ? 20_000 : 200_000);
       return {
         options,
         fleet: {
@@ -226,6 +229,7 @@ export async function runBench(
         online,
         ...(http ? { http } : {}),
         ...(sinks ? { sinks } : {}),
+        scoring,
       };
     } finally {
       admin.disconnect();
