@@ -15,6 +15,7 @@ import { type DevOptions, parseDevOptions } from './dev-options.js';
 import { DevProgress } from './dev-progress.js';
 import { collectSummary, printSummary } from './dev-summary.js';
 import { FUNCTIONS, type RunningFunction, startFunction } from './function-servers.js';
+import { fleetTopic } from './gateway-publisher.js';
 import { startLocalStack } from './local-stack.js';
 import { createPipelineResources } from './pipeline-resources.js';
 import { ensurePrerequisites } from './prerequisites.js';
@@ -93,7 +94,7 @@ async function main(options: DevOptions): Promise<void> {
   cleanups.push(() => progress.stop());
   progress.start();
   const published = await publishSimulatedFleet({
-    topic: pubsub.topic(config.topics.telemetry),
+    topic: fleetTopic(pubsub, config.topics.telemetry, functions, options.viaGateway),
     options,
     onPublished: (readings) => progress.published(readings),
     shouldStop: () => stopping,

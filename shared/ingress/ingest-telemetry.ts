@@ -2,6 +2,7 @@ import { FleetError } from '../errors.js';
 import type { FeatureRow } from '../features/feature-row.js';
 import type { Logger } from '../logger.js';
 import type { MessagePublisher } from '../ports/dead-letter.js';
+import type { ModelScoring } from '../ports/model-scoring.js';
 import type { RateDecision, RateLimiter } from '../ports/rate-limiter.js';
 import type { ReadingStatusReader } from '../ports/reading-status.js';
 import {
@@ -42,6 +43,8 @@ export interface IngestDeps {
   /** Longest wait for Pub/Sub's acknowledgement before answering 503. */
   publishTimeoutMs: number;
   readingStatus: ReadingStatusReader;
+  /** Scores `?wait=true` rows as the feature function does (absent: rows keep risk_score null). */
+  models?: ModelScoring;
   clock: () => number;
   sleep: (ms: number) => Promise<void>;
   logger: Logger;
@@ -180,6 +183,7 @@ export async function ingestTelemetry(deps: IngestDeps, request: IngestRequest):
     ? new ReadAfterWrite(
         {
           readingStatus: deps.readingStatus,
+          ...(deps.models === undefined ? {} : { models: deps.models }),
           clock: deps.clock,
           sleep: deps.sleep,
           logger: deps.logger,

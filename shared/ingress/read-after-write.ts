@@ -1,5 +1,7 @@
 import { buildFeatureRow, type FeatureRow } from '../features/feature-row.js';
+import { scoreRows } from '../features/risk-scoring.js';
 import type { Logger } from '../logger.js';
+import type { ModelScoring } from '../ports/model-scoring.js';
 import type { ReadingRef, ReadingState, ReadingStatusReader } from '../ports/reading-status.js';
 import type { TelemetryReading } from '../telemetry/telemetry-reading.js';
 import { encodeReadingArg, READING_ARG_BYTES } from '../windows/window-snapshot.js';
@@ -8,7 +10,8 @@ import { encodeReadingArg, READING_ARG_BYTES } from '../windows/window-snapshot.
  * `?wait=true`: the gateway answers once the feature function has applied the readings, with their
  * rows, by watching the window store's dedupe state (a read-only script), never by calling the
  * function. A row is read while the store still holds it (from the apply until the row is durable
- * in every sink) and built with the very code and bytes the function wrote to the warehouse.
+ * in every sink) and built with the very code and bytes the function wrote to the warehouse, then
+ * scored with the model version stored with it, as the function scored it.
  *
  *   applied    applied by this request; `row` is its row (null when the row became durable before
  *              the gateway looked: it is in the warehouse)
@@ -40,6 +43,8 @@ export interface ReadAfterWriteDeps {
   logger: Logger;
   timeoutMs: number;
   pollMs: number;
+  /** The model registry's scorers; rows stored with a model version are scored with it. */
+  models?: ModelScoring;
 }
 
 export interface WaitedInput {
@@ -56,10 +61,12 @@ export function readingRef(reading: TelemetryReading): ReadingRef {
 
 function rowOf(vehicleId: string, state: Extract<ReadingState, { state: 'stored' }>): FeatureRow {
   const { stored } = state;
-  return buildFeatureRow(
+  const row = buildFeatureRow(
     { ...stored.reading, event_id: stored.eventId, vehicle_id: vehicleId },
     stored.snapshot,
   );
+  row.model_version = stored.modelVersion;
+  return row;
 }
 
 /** A state seen before publishing: what was settled by earlier sends. */
@@ -142,11 +149,23 @@ export class ReadAfterWrite {
           row: null,
         },
     );
+    await this.score(readings.flatMap((r) => (r.row === null ? [] : [r.row])));
     return {
       complete: !this.results.includes(null),
       waitedMs: this.deps.clock() - this.startedMs,
       readings,
     };
+  }
+
+  /** risk_score as the function computed it; a registry that cannot be read leaves rows unscored. */
+  private async score(rows: FeatureRow[]): Promise<void> {
+    if (this.deps.models === undefined || rows.every((row) => row.model_version === null)) return;
+    try {
+      await scoreRows(rows, this.deps.models);
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, 'wait=true: cannot load the model to score the rows');
+      for (const row of rows) row.model_version = null;
+    }
   }
 
   private settle(

@@ -6,6 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Hono } from 'hono';
 import type { Redis } from 'ioredis';
+import { createStorageClient } from '../adapters/gcs-object-store.js';
+import { GcsVersionedObjectStore } from '../adapters/gcs-versioned-object-store.js';
 import { createPubSubClient, PubSubPublisher } from '../adapters/pubsub-publisher.js';
 import { RedisReadingStatus } from '../adapters/redis-reading-status.js';
 import { RedisTokenBucket } from '../adapters/redis-token-bucket.js';
@@ -14,6 +16,8 @@ import { FleetError } from '../errors.js';
 import type { IngestDeps } from '../ingress/ingest-telemetry.js';
 import { createIngressApp } from '../ingress/ingress-app.js';
 import { createLogger, type Logger } from '../logger.js';
+import { ChampionCache } from '../retraining/champion-cache.js';
+import { ModelRegistry } from '../retraining/model-registry.js';
 import { createRedisClient } from './feature-runtime.js';
 
 export interface IngressRuntime {
@@ -73,6 +77,13 @@ export function createIngressRuntime(
       overrides.rateLimiter ??
       new RedisTokenBucket(redisClient(), { ratePerS: config.ingress.ratePerS, burst: config.ingress.burst }),
     readingStatus: overrides.readingStatus ?? new RedisReadingStatus(redisClient()),
+    // Loads a model only when a waited row was scored with one (by version, from the registry).
+    models:
+      overrides.models ??
+      new ChampionCache(
+        new ModelRegistry(new GcsVersionedObjectStore(createStorageClient(config), config.model.bucket)),
+        { refreshMs: config.model.refreshMs, clock: Date.now, logger },
+      ),
     publisher,
     topic: config.topics.telemetry,
     publishTimeoutMs: config.ingress.publishTimeoutMs,

@@ -10,6 +10,7 @@ import type { BigQuery } from '@google-cloud/bigquery';
 import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Message, PubSub } from '@google-cloud/pubsub';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipelineResources } from '../../local/pipeline-resources.js';
 import {
@@ -18,6 +19,7 @@ import {
 } from '../../shared/adapters/bigquery-feature-sink.js';
 import { createStorageClient } from '../../shared/adapters/gcs-object-store.js';
 import { createPubSubClient } from '../../shared/adapters/pubsub-publisher.js';
+import { RedisWindowStore } from '../../shared/adapters/redis-window-store.js';
 import { type FleetConfig, loadConfig } from '../../shared/config.js';
 import type { FeatureRow } from '../../shared/features/feature-row.js';
 import { TELEMETRY_ROUTE } from '../../shared/ingress/request-signature.js';
@@ -140,6 +142,21 @@ beforeAll(async () => {
     for (const line of message.data.toString('utf8').split('\n')) flushedRows.push(JSON.parse(line));
     message.ack();
   });
+  // The pipeline is live (a push delivered and applied) before any wait is timed.
+  const warmup = `wait-warmup-${suffix}`;
+  await pubsub
+    .topic(config.topics.telemetry)
+    .publishMessage({ data: Buffer.from(JSON.stringify(reading(warmup, 60))) });
+  const redis = new Redis(local.redisUrl);
+  const windows = new RedisWindowStore(redis, { allowedLatenessMs: 600_000, vehicleIdleTtlS: 3600 });
+  try {
+    await waitUntil(async () => (await windows.latest([warmup]))[0] != null, {
+      what: 'processTelemetry applying a first pushed reading',
+      timeoutMs: 60_000,
+    });
+  } finally {
+    redis.disconnect();
+  }
   gatewayUrl = await gateway('gatewayWait', env);
   // A gateway publishing to a topic nobody processes: its waits time out.
   const orphan = `telemetry-orphan-${suffix}`;

@@ -477,6 +477,7 @@ describe('RedisWindowStore: one reading, one identity (real Redis)', () => {
     const { event_id: _id, vehicle_id: _vehicle, ...values } = device.reading({ id: 'a', s: 0, speed: 10 });
     expect(again?.outcome === 'duplicate' && again.pending).toEqual({
       eventId: 'a',
+      modelVersion: null,
       reading: values,
       snapshot: first?.outcome === 'new' && first.snapshot, // processed_ts of the first attempt, too
     });

@@ -263,6 +263,7 @@ describe('?wait=true', () => {
         eventId: 'e1',
         reading: { ...sent, event_ts_ms: ref.eventTsMs, fuel_level_pct: null, rpm: null },
         snapshot,
+        modelVersion: null,
       },
     });
     const status = scriptedStatus([() => ({ state: 'pending' }), () => ({ state: 'pending' }), stored]);
@@ -296,6 +297,38 @@ describe('?wait=true', () => {
       rows: [],
     });
     expect(slow.publisher.messages).toHaveLength(1);
+  });
+
+  it('scores each row with the model version stored with it, as the feature function does', async () => {
+    const sent = reading(DEVICE, 1);
+    const status = scriptedStatus([
+      () => ({ state: 'pending' }),
+      (ref) => ({
+        state: 'stored',
+        stored: {
+          eventId: 'e2',
+          reading: { ...sent, event_ts_ms: ref.eventTsMs, fuel_level_pct: null, rpm: null },
+          snapshot,
+          modelVersion: 'model-7',
+        },
+      }),
+    ]);
+    const asked: string[][] = [];
+    const models = {
+      currentVersion: () => 'model-8',
+      scorers: async (versions: readonly string[]) => {
+        asked.push([...versions]);
+        return new Map([
+          ['model-7', (row: Readonly<Record<string, unknown>>) => (row.speed_kmh as number) / 1000],
+        ]);
+      },
+    };
+    const response = await post(fakeIngestDeps({ readingStatus: status, models }), json(sent), {
+      path: '/v1/telemetry?wait=true',
+    });
+    const body = (await response.json()) as { rows: { model_version: string; risk_score: number }[] };
+    expect(asked).toEqual([['model-7']]);
+    expect(body.rows).toMatchObject([{ model_version: 'model-7', risk_score: sent.speed_kmh / 1000 }]);
   });
 
   it('settles a re-send as a duplicate before publishing, without waiting', async () => {
