@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
 import { RedisWindowStore, type RedisWindowStoreOptions } from '../shared/adapters/redis-window-store.js';
-import { buildFeatureRow, type FeatureRow } from '../shared/features/feature-row.js';
+import { buildFeatureRow, type FeatureRow } from '../shared/rows/feature-row.js';
 import { createEngineClient, type EngineRunOptions, type EngineRunResult, runEngine } from './engine-run.js';
 import { type FleetReplay, shuffleFleetReplay } from './fleet-generator.js';
 

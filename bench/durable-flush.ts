@@ -1,5 +1,5 @@
-import type { FeatureRow } from '../shared/features/feature-row.js';
 import type { WindowStore } from '../shared/ports/window-store.js';
+import type { FeatureRow } from '../shared/rows/feature-row.js';
 
 export interface FlushOptions {
   /** A flush starts when this many rows wait (SINK_FLUSH_MAX_ROWS)... */

@@ -1,11 +1,11 @@
 // Real-time scoring's cost per row: a champion with every default feature (the artifact the trainer
 // writes), compiled once, scoring generated feature rows as the feature function does (scoreRows).
 import { performance } from 'node:perf_hooks';
-import type { FeatureRow } from '../shared/features/feature-row.js';
 import { scoreRows } from '../shared/features/risk-scoring.js';
 import { compileScorer, MODEL_FORMAT, parseModelArtifact } from '../shared/model/model-artifact.js';
 import { DEFAULT_MODEL_FEATURES } from '../shared/model/prediction-task.js';
 import type { ModelScoring } from '../shared/ports/model-scoring.js';
+import type { FeatureRow } from '../shared/rows/feature-row.js';
 import { featureRowFixtures } from '../test/helpers/feature-row-fixtures.js';
 
 export interface ScoringCostResult {

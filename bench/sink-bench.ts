@@ -8,8 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { BigQueryFeatureSink, createBigQueryClient } from '../shared/adapters/bigquery-feature-sink.js';
 import { PubSubFeatureRowSink } from '../shared/adapters/pubsub-feature-row-sink.js';
 import { createPubSubClient, PubSubPublisher } from '../shared/adapters/pubsub-publisher.js';
-import type { FeatureRow } from '../shared/features/feature-row.js';
 import type { FeatureSink } from '../shared/ports/feature-sink.js';
+import type { FeatureRow } from '../shared/rows/feature-row.js';
 import { GroupCommitSink } from '../shared/runtime/group-commit-sink.js';
 import { featureRowFixtures } from '../test/helpers/feature-row-fixtures.js';
 

@@ -95,6 +95,18 @@ const ConfigSchema = z.object({
   DRIFT_PSI_THRESHOLD: z.coerce.number().positive().default(0.2),
   /** Data-quality expectations (YAML); workflows/expectations.yaml of the deployed source when unset. */
   EXPECTATIONS_FILE: optionalString,
+  /** Retraining runs (npm run retrain / schedule): the trainer and drift functions' URLs for the local runner. */
+  TRAINER_URL: optionalString,
+  DRIFT_URL: optionalString,
+  /** The deployed retraining workflow that `npm run retrain -- --cloud` starts executions of. */
+  WORKFLOWS_LOCATION: z
+    .string()
+    .regex(/^[a-z]+-[a-z]+\d+$/, 'must be a Google Cloud region')
+    .default('us-central1'),
+  RETRAIN_WORKFLOW: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'must be a workflow id')
+    .default('retrain'),
 });
 
 export interface FleetConfig {
@@ -137,6 +149,12 @@ export interface FleetConfig {
     driftPsiThreshold: number;
     expectationsFile: string | undefined;
     refreshMs: number;
+  };
+  retraining: {
+    trainerUrl: string | undefined;
+    driftUrl: string | undefined;
+    workflowsLocation: string;
+    workflow: string;
   };
 }
 
@@ -200,6 +218,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       driftPsiThreshold: c.DRIFT_PSI_THRESHOLD,
       expectationsFile: c.EXPECTATIONS_FILE,
       refreshMs: c.MODEL_REFRESH_S * 1000,
+    },
+    retraining: {
+      trainerUrl: c.TRAINER_URL,
+      driftUrl: c.DRIFT_URL,
+      workflowsLocation: c.WORKFLOWS_LOCATION,
+      workflow: c.RETRAIN_WORKFLOW,
     },
   };
 }

@@ -4,10 +4,10 @@
  */
 import * as functions from '@google-cloud/functions-framework';
 import { driftRoutes } from '../../shared/http/drift-routes.js';
-import { honoHttpFunction } from '../../shared/http/functions-hono.js';
+import { fetchHttpFunction } from '../../shared/runtime/fetch-bridge.js';
 import { installProcessLogging } from '../../shared/runtime/function-logging.js';
 import { getModelRuntime } from '../../shared/runtime/model-runtime.js';
 
 installProcessLogging('drift');
 
-functions.http('drift', honoHttpFunction(driftRoutes(getModelRuntime)));
+functions.http('drift', fetchHttpFunction(driftRoutes(getModelRuntime).fetch));

@@ -3,11 +3,11 @@
  * Routes and error codes: shared/http/online-features-routes.ts.
  */
 import * as functions from '@google-cloud/functions-framework';
-import { honoHttpFunction } from '../../shared/http/functions-hono.js';
 import { onlineFeaturesRoutes } from '../../shared/http/online-features-routes.js';
 import { getOnlineRuntime } from '../../shared/runtime/feature-runtime.js';
+import { fetchHttpFunction } from '../../shared/runtime/fetch-bridge.js';
 import { installProcessLogging } from '../../shared/runtime/function-logging.js';
 
 installProcessLogging('featuresApi');
 
-functions.http('featuresApi', honoHttpFunction(onlineFeaturesRoutes(getOnlineRuntime)));
+functions.http('featuresApi', fetchHttpFunction(onlineFeaturesRoutes(getOnlineRuntime).fetch));

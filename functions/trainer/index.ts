@@ -3,11 +3,11 @@
  * Routes, request and answer shapes and error codes: shared/http/trainer-routes.ts.
  */
 import * as functions from '@google-cloud/functions-framework';
-import { honoHttpFunction } from '../../shared/http/functions-hono.js';
 import { trainerRoutes } from '../../shared/http/trainer-routes.js';
+import { fetchHttpFunction } from '../../shared/runtime/fetch-bridge.js';
 import { installProcessLogging } from '../../shared/runtime/function-logging.js';
 import { getModelRuntime } from '../../shared/runtime/model-runtime.js';
 
 installProcessLogging('trainer');
 
-functions.http('trainer', honoHttpFunction(trainerRoutes(getModelRuntime)));
+functions.http('trainer', fetchHttpFunction(trainerRoutes(getModelRuntime).fetch));

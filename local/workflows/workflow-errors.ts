@@ -59,7 +59,9 @@ export class WorkflowSyntaxError extends Error {
   ) {
     super(
       `${file}: ${problems.length} problem(s) with Cloud Workflows syntax:\n` +
-        problems.map((p) => `  - ${p.step === undefined ? p.path : `step ${p.step}`}: ${p.message}`).join('\n'),
+        problems
+          .map((p) => `  - ${p.step === undefined ? p.path : `step ${p.step}`}: ${p.message}`)
+          .join('\n'),
     );
     this.name = 'WorkflowSyntaxError';
   }

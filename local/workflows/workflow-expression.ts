@@ -22,7 +22,22 @@ export type Expr =
   | { type: 'list'; items: Expr[] }
   | { type: 'map'; entries: { key: string; value: Expr }[] };
 
-type BinaryOp = 'or' | 'and' | '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | '+' | '-' | '*' | '/' | '//' | '%';
+type BinaryOp =
+  | 'or'
+  | 'and'
+  | '=='
+  | '!='
+  | '<'
+  | '<='
+  | '>'
+  | '>='
+  | 'in'
+  | '+'
+  | '-'
+  | '*'
+  | '/'
+  | '//'
+  | '%';
 
 export class ExpressionSyntaxError extends Error {
   readonly code = 'expression_syntax';
@@ -53,7 +68,29 @@ type Token =
   | { kind: 'op'; value: string; at: number }
   | { kind: 'end'; at: number };
 
-const OPERATORS = ['//', '==', '!=', '<=', '>=', '<', '>', '+', '-', '*', '/', '%', '(', ')', '[', ']', '{', '}', ',', ':', '.'];
+const OPERATORS = [
+  '//',
+  '==',
+  '!=',
+  '<=',
+  '>=',
+  '<',
+  '>',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  ':',
+  '.',
+];
 const WORD_OPERATORS: Record<string, BinaryOp | 'not'> = {
   and: 'and',
   AND: 'and',
@@ -72,7 +109,15 @@ const CONSTANTS: Record<string, WorkflowValue> = {
   FALSE: false,
   null: null,
 };
-const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '"': '"', "'": "'", '\\': '\\', '/': '/' };
+const ESCAPES: Record<string, string> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  '"': '"',
+  "'": "'",
+  '\\': '\\',
+  '/': '/',
+};
 
 function tokenize(source: string): Token[] {
   const tokens: Token[] = [];
@@ -119,7 +164,8 @@ function tokenize(source: string): Token[] {
       continue;
     }
     const op = OPERATORS.find((o) => source.startsWith(o, i));
-    if (op === undefined) throw new ExpressionSyntaxError(source, `unexpected character ${JSON.stringify(c)} at ${i}`);
+    if (op === undefined)
+      throw new ExpressionSyntaxError(source, `unexpected character ${JSON.stringify(c)} at ${i}`);
     tokens.push({ kind: 'op', value: op, at: i });
     i += op.length;
   }
@@ -164,7 +210,11 @@ export function parseExpression(source: string): Expr {
   const parseLevel = (level: number): Expr => {
     if (level === BINARY_LEVELS.length) return parseUnary();
     let left = parseLevel(level + 1);
-    for (let op = binaryOpAt(BINARY_LEVELS[level]!); op !== undefined; op = binaryOpAt(BINARY_LEVELS[level]!)) {
+    for (
+      let op = binaryOpAt(BINARY_LEVELS[level]!);
+      op !== undefined;
+      op = binaryOpAt(BINARY_LEVELS[level]!)
+    ) {
       pos++;
       left = { type: 'binary', op, left, right: parseLevel(level + 1) };
     }
@@ -339,7 +389,10 @@ export function evaluate(expr: Expr, context: EvaluationContext): WorkflowValue 
     case 'variable': {
       const value = context.variable(expr.name);
       if (value === undefined)
-        throw workflowError('KeyError', `symbol '${expr.name}' is neither a variable nor a sub-workflow name`);
+        throw workflowError(
+          'KeyError',
+          `symbol '${expr.name}' is neither a variable nor a sub-workflow name`,
+        );
       return value;
     }
     case 'member': {
@@ -358,10 +411,12 @@ export function evaluate(expr: Expr, context: EvaluationContext): WorkflowValue 
     case 'unary': {
       const operand = evaluate(expr.operand, context);
       if (expr.op === 'not') {
-        if (typeof operand !== 'boolean') throw typeError(`not: expected a boolean, got a ${typeName(operand)}`);
+        if (typeof operand !== 'boolean')
+          throw typeError(`not: expected a boolean, got a ${typeName(operand)}`);
         return !operand;
       }
-      if (typeof operand !== 'number') throw typeError(`unary -: expected a number, got a ${typeName(operand)}`);
+      if (typeof operand !== 'number')
+        throw typeError(`unary -: expected a number, got a ${typeName(operand)}`);
       return -operand;
     }
     case 'binary':
@@ -394,17 +449,22 @@ export function indexValue(object: WorkflowValue, index: WorkflowValue): Workflo
 
 export function deepEqual(a: WorkflowValue, b: WorkflowValue): boolean {
   if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => deepEqual(v, b[i]!));
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((v, i) => deepEqual(v, b[i]!));
   if (isWorkflowMap(a) && isWorkflowMap(b)) {
     const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k]!, b[k]!));
+    return (
+      keys.length === Object.keys(b).length &&
+      keys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k]!, b[k]!))
+    );
   }
   return false;
 }
 
 function binary(op: BinaryOp, left: WorkflowValue, right: WorkflowValue): WorkflowValue {
   const numbers = typeof left === 'number' && typeof right === 'number';
-  const mismatch = () => typeError(`${op}: unsupported operand types ${typeName(left)} and ${typeName(right)}`);
+  const mismatch = () =>
+    typeError(`${op}: unsupported operand types ${typeName(left)} and ${typeName(right)}`);
   switch (op) {
     case 'and':
     case 'or':

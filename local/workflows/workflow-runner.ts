@@ -34,7 +34,12 @@ import {
   typeName,
 } from './workflow-expression.js';
 import { IMPLEMENTED_FUNCTIONS, KNOWN_CONSTANTS, type StdlibContext } from './workflow-stdlib.js';
-import { type CheckedWorkflow, checkWorkflow, type Subworkflow, type WorkflowStep } from './workflow-syntax.js';
+import {
+  type CheckedWorkflow,
+  checkWorkflow,
+  type Subworkflow,
+  type WorkflowStep,
+} from './workflow-syntax.js';
 
 export interface StepLogEntry {
   /** ISO time of the entry. */
@@ -175,7 +180,9 @@ export class LocalWorkflow {
             const retry = body.retry;
             if (retry !== undefined) {
               if (!isWorkflowMap(retry)) unsupported(trail, `retry: ${String(retry)} (a policy by name)`);
-              const predicate = qualifiedName(parseExpression(expressionSource((retry as WorkflowMap).predicate as string)));
+              const predicate = qualifiedName(
+                parseExpression(expressionSource((retry as WorkflowMap).predicate as string)),
+              );
               if (predicate === undefined || !SUPPORTED_PREDICATES.has(predicate))
                 unsupported(trail, `the retry predicate ${String((retry as WorkflowMap).predicate)}`);
               expressions((retry as WorkflowMap).max_retries, trail);
@@ -349,9 +356,14 @@ class Execution {
         for (const [i, condition] of conditions.entries()) {
           const holds = this.#value(condition.condition, scope);
           if (typeof holds !== 'boolean')
-            throw workflowError('TypeError', `switch condition ${i + 1} is a ${typeName(holds)}, not a boolean`);
+            throw workflowError(
+              'TypeError',
+              `switch condition ${i + 1} is a ${typeName(holds)}, not a boolean`,
+            );
           if (!holds) continue;
-          log(`condition ${i + 1} of ${conditions.length} true${condition.next === undefined ? '' : ` → next ${String(condition.next)}`}`);
+          log(
+            `condition ${i + 1} of ${conditions.length} true${condition.next === undefined ? '' : ` → next ${String(condition.next)}`}`,
+          );
           const block = step.blocks.get(`switch.${i}`);
           if (block !== undefined) {
             const flow = await this.#runList(block, scope, caller);
@@ -431,12 +443,15 @@ class Execution {
 
   #sysLog(args: WorkflowValue, trail: string): void {
     if (!isWorkflowMap(args)) throw workflowError('TypeError', 'sys.log: args must be a map');
-    const payloads = (['data', 'text', 'json'] as const).filter((k) => args[k] !== undefined && args[k] !== null);
+    const payloads = (['data', 'text', 'json'] as const).filter(
+      (k) => args[k] !== undefined && args[k] !== null,
+    );
     if (payloads.length !== 1)
       throw workflowError('TypeError', 'sys.log: exactly one of data, text and json must be given');
     const kind = payloads[0]!;
     const payload = args[kind]!;
-    if (kind === 'json' && !isWorkflowMap(payload)) throw workflowError('TypeError', 'sys.log: json must be a map');
+    if (kind === 'json' && !isWorkflowMap(payload))
+      throw workflowError('TypeError', 'sys.log: json must be a map');
     const severity = args.severity ?? 'DEFAULT';
     if (typeof severity !== 'string') throw workflowError('TypeError', 'sys.log: severity must be a string');
     this.#log({
@@ -461,7 +476,8 @@ class Execution {
     if (args.headers !== undefined && args.headers !== null) {
       if (!isWorkflowMap(args.headers)) throw workflowError('TypeError', `${target}: headers must be a map`);
       for (const [key, value] of Object.entries(args.headers)) {
-        if (typeof value !== 'string') throw workflowError('TypeError', `${target}: header ${key} must be a string`);
+        if (typeof value !== 'string')
+          throw workflowError('TypeError', `${target}: header ${key} must be a string`);
         headers[key.toLowerCase()] = value;
       }
     }
@@ -495,7 +511,8 @@ class Execution {
       const cause = (error as { cause?: { code?: string } }).cause;
       throw new WorkflowRaise({
         message: `${method} ${url.href}: ${cause?.code ?? (error as Error).message}`,
-        tags: cause?.code === 'ECONNREFUSED' ? ['ConnectionFailedError', 'ConnectionError'] : ['ConnectionError'],
+        tags:
+          cause?.code === 'ECONNREFUSED' ? ['ConnectionFailedError', 'ConnectionError'] : ['ConnectionError'],
       });
     }
     const text = await response.text();
@@ -529,7 +546,8 @@ class Execution {
     const container = expr.type === 'member' || expr.type === 'index' ? expr.object : undefined;
     if (container === undefined) throw workflowError('TypeError', `cannot assign to ${target}`);
     const parent = evaluate(container, this.#context(scope));
-    const key: WorkflowValue = expr.type === 'member' ? expr.name : evaluate((expr as { index: Expr }).index, this.#context(scope));
+    const key: WorkflowValue =
+      expr.type === 'member' ? expr.name : evaluate((expr as { index: Expr }).index, this.#context(scope));
     if (isWorkflowMap(parent) && typeof key === 'string') parent[key] = value;
     else if (Array.isArray(parent) && typeof key === 'number') {
       indexValue(parent, key);
@@ -584,7 +602,9 @@ function jumpTo(next: unknown): Flow {
 export function defaultRetryPredicate(error: WorkflowValue): boolean {
   if (!isWorkflowMap(error) || !Array.isArray(error.tags)) return false;
   if (error.tags.includes('ConnectionError') || error.tags.includes('TimeoutError')) return true;
-  return error.tags.includes('HttpError') && typeof error.code === 'number' && DEFAULT_RETRY_CODES.has(error.code);
+  return (
+    error.tags.includes('HttpError') && typeof error.code === 'number' && DEFAULT_RETRY_CODES.has(error.code)
+  );
 }
 
 /** auth: {type: OIDC, audience?} or {type: OAuth2, scopes?}; checked, then ignored locally. */

@@ -110,7 +110,8 @@ function arity(name: string, args: WorkflowValue[], min: number, max = min): voi
 }
 
 function string(name: string, value: WorkflowValue, what: string): string {
-  if (typeof value !== 'string') throw typeError(`${name}: ${what} must be a string, got a ${typeName(value)}`);
+  if (typeof value !== 'string')
+    throw typeError(`${name}: ${what} must be a string, got a ${typeName(value)}`);
   return value;
 }
 
@@ -151,7 +152,8 @@ export const IMPLEMENTED_FUNCTIONS: Readonly<Record<string, Implementation>> = {
     const name = string('sys.get_env', args[0]!, 'name');
     const fallback = args.length === 2 ? string('sys.get_env', args[1]!, 'default') : undefined;
     const value = context.env[name] ?? fallback;
-    if (value === undefined) throw workflowError('KeyError', `sys.get_env: ${name} is not set and has no default`);
+    if (value === undefined)
+      throw workflowError('KeyError', `sys.get_env: ${name} is not set and has no default`);
     return value;
   },
 

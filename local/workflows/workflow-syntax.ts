@@ -20,7 +20,17 @@ import {
 } from './workflow-expression.js';
 import { HTTP_CALLS, KNOWN_CONSTANTS, KNOWN_FUNCTIONS } from './workflow-stdlib.js';
 
-export type StepKind = 'assign' | 'call' | 'switch' | 'return' | 'raise' | 'steps' | 'try' | 'for' | 'parallel' | 'next';
+export type StepKind =
+  | 'assign'
+  | 'call'
+  | 'switch'
+  | 'return'
+  | 'raise'
+  | 'steps'
+  | 'try'
+  | 'for'
+  | 'parallel'
+  | 'next';
 
 export interface WorkflowStep {
   name: string;
@@ -52,7 +62,17 @@ export interface CheckedWorkflow {
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const PRIMARY_KEYS = ['assign', 'call', 'switch', 'return', 'raise', 'steps', 'try', 'for', 'parallel'] as const;
+const PRIMARY_KEYS = [
+  'assign',
+  'call',
+  'switch',
+  'return',
+  'raise',
+  'steps',
+  'try',
+  'for',
+  'parallel',
+] as const;
 const COMPANIONS: Record<StepKind, readonly string[]> = {
   assign: ['next'],
   call: ['args', 'result', 'next'],
@@ -65,13 +85,33 @@ const COMPANIONS: Record<StepKind, readonly string[]> = {
   parallel: ['next'],
   next: [],
 };
-const SWITCH_CONDITION_KEYS = ['condition', 'next', 'steps', 'assign', 'call', 'args', 'result', 'return', 'raise'];
+const SWITCH_CONDITION_KEYS = [
+  'condition',
+  'next',
+  'steps',
+  'assign',
+  'call',
+  'args',
+  'result',
+  'return',
+  'raise',
+];
 const MAX_ASSIGNMENTS = 50;
 const MAX_CONDITIONS = 50;
 const HTTP_ARGS = ['url', 'headers', 'query', 'auth', 'timeout', 'private_service_name', 'ca_certificate'];
 const HTTP_BODY_CALLS = new Set(['http.post', 'http.put', 'http.patch', 'http.request']);
 const AUTH_TYPES = ['OIDC', 'OAuth2'];
-const LOG_SEVERITIES = ['DEFAULT', 'DEBUG', 'INFO', 'NOTICE', 'WARNING', 'ERROR', 'CRITICAL', 'ALERT', 'EMERGENCY'];
+const LOG_SEVERITIES = [
+  'DEFAULT',
+  'DEBUG',
+  'INFO',
+  'NOTICE',
+  'WARNING',
+  'ERROR',
+  'CRITICAL',
+  'ALERT',
+  'EMERGENCY',
+];
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'];
 const MAX_HTTP_TIMEOUT_S = 1800;
 const JUMP_KEYWORDS = new Set(['end', 'break', 'continue']);
@@ -138,7 +178,10 @@ class Checker {
     if (!Object.hasOwn(document, 'main')) this.problem('(document)', 'a map of subworkflows needs main');
     for (const [name, definition] of Object.entries(document)) {
       if (!IDENTIFIER.test(name) || KNOWN_FUNCTIONS.has(name))
-        this.problem(name, `"${name}" is not a subworkflow name (letters, digits, underscores; not a standard-library name)`);
+        this.problem(
+          name,
+          `"${name}" is not a subworkflow name (letters, digits, underscores; not a standard-library name)`,
+        );
       result.set(name, this.subworkflow(name, definition, name));
     }
     return result;
@@ -177,7 +220,11 @@ class Checker {
           });
     for (const read of this.#scope.reads) {
       if (!this.#scope.defined.has(read.name))
-        this.problem(read.path, `symbol '${read.name}' is neither a variable nor a sub-workflow name`, read.step);
+        this.problem(
+          read.path,
+          `symbol '${read.name}' is neither a variable nor a sub-workflow name`,
+          read.step,
+        );
     }
     return { name, params, steps };
   }
@@ -187,7 +234,9 @@ class Checker {
       this.problem(path, 'steps is a non-empty list of one-key maps (step name: step)', trail.join(' › '));
       return [];
     }
-    const names = list.flatMap((item) => (isMap(item) && Object.keys(item).length === 1 ? Object.keys(item) : []));
+    const names = list.flatMap((item) =>
+      isMap(item) && Object.keys(item).length === 1 ? Object.keys(item) : [],
+    );
     const inner: Frame = { ...frame, reachable: new Set([...frame.reachable, ...names]) };
     const steps: WorkflowStep[] = [];
     list.forEach((item, i) => {
@@ -200,7 +249,11 @@ class Checker {
       const stepTrail = [...trail, name];
       if (JUMP_KEYWORDS.has(name)) this.problem(at, `"${name}" is reserved for next`, stepTrail.join(' › '));
       if (this.#scope.stepNames.has(name))
-        this.problem(at, `step name "${name}" is used twice in subworkflow ${frame.subworkflow}`, stepTrail.join(' › '));
+        this.problem(
+          at,
+          `step name "${name}" is used twice in subworkflow ${frame.subworkflow}`,
+          stepTrail.join(' › '),
+        );
       this.#scope.stepNames.add(name);
       const step = this.step(name, body, `${at}.${name}`, stepTrail, inner);
       if (step !== undefined) steps.push(step);
@@ -211,26 +264,42 @@ class Checker {
   step(name: string, body: unknown, path: string, trail: string[], frame: Frame): WorkflowStep | undefined {
     const where = trail.join(' › ');
     if (!isMap(body)) {
-      this.problem(path, 'a step is a map (assign, call, switch, steps, try, for, parallel, return, raise or next)', where);
+      this.problem(
+        path,
+        'a step is a map (assign, call, switch, steps, try, for, parallel, return, raise or next)',
+        where,
+      );
       return undefined;
     }
     const primaries = PRIMARY_KEYS.filter((k) => Object.hasOwn(body, k));
     if (primaries.length > 1) {
-      this.problem(path, `a step is one of assign, call, switch, ...; this one has ${primaries.join(' and ')}`, where);
+      this.problem(
+        path,
+        `a step is one of assign, call, switch, ...; this one has ${primaries.join(' and ')}`,
+        where,
+      );
       return undefined;
     }
     const kind: StepKind = primaries[0] ?? 'next';
     if (kind === 'next' && body.next === undefined) {
-      this.problem(path, 'an empty step: give it assign, call, switch, steps, try, for, parallel, return, raise or next', where);
+      this.problem(
+        path,
+        'an empty step: give it assign, call, switch, steps, try, for, parallel, return, raise or next',
+        where,
+      );
       return undefined;
     }
     for (const key of Object.keys(body)) {
       if (key === kind) continue;
       if (!COMPANIONS[kind].includes(key)) {
-        const known = (PRIMARY_KEYS as readonly string[]).includes(key) || ['args', 'result', 'retry', 'except', 'next'].includes(key);
+        const known =
+          (PRIMARY_KEYS as readonly string[]).includes(key) ||
+          ['args', 'result', 'retry', 'except', 'next'].includes(key);
         this.problem(
           `${path}.${key}`,
-          known ? `${key} does not go with ${kind === 'next' ? 'a jump step' : kind}` : `unknown key "${key}"`,
+          known
+            ? `${key} does not go with ${kind === 'next' ? 'a jump step' : kind}`
+            : `unknown key "${key}"`,
           where,
         );
       }
@@ -280,7 +349,11 @@ class Checker {
       return;
     }
     if (!frame.reachable.has(target))
-      this.problem(path, `next: ${target} is not a step at this level or an enclosing one of ${frame.subworkflow}`, where);
+      this.problem(
+        path,
+        `next: ${target} is not a step at this level or an enclosing one of ${frame.subworkflow}`,
+        where,
+      );
   }
 
   assign(list: unknown, path: string, where: string): void {
@@ -334,12 +407,17 @@ class Checker {
     }
     if (args !== undefined && !isMap(args) && !Array.isArray(args))
       this.problem(`${path}.args`, 'args is a map of argument names to values', where);
-    if (isMap(args)) for (const [key, value] of Object.entries(args)) this.value(value, `${path}.args.${key}`, where);
+    if (isMap(args))
+      for (const [key, value] of Object.entries(args)) this.value(value, `${path}.args.${key}`, where);
     if (HTTP_CALLS.has(target)) this.httpArgs(target, args, `${path}.args`, where);
     else if (target === 'sys.log') this.logArgs(args, `${path}.args`, where);
     else if (this.#subworkflowNames.has(target)) this.subworkflowArgs(args, `${path}.args`, where);
     else if (!KNOWN_FUNCTIONS.has(target) && !target.startsWith('googleapis.'))
-      this.problem(`${path}.call`, `${target} is neither a standard-library function, a connector nor a subworkflow`, where);
+      this.problem(
+        `${path}.call`,
+        `${target} is neither a standard-library function, a connector nor a subworkflow`,
+        where,
+      );
   }
 
   httpArgs(target: string, args: unknown, path: string, where: string): void {
@@ -353,14 +431,19 @@ class Checker {
       ...(target === 'http.request' ? ['method'] : []),
     ];
     this.knownKeys(args, allowed, path, where, target);
-    if (target === 'http.request' && args.method === undefined) this.problem(path, 'http.request needs method', where);
+    if (target === 'http.request' && args.method === undefined)
+      this.problem(path, 'http.request needs method', where);
     if (typeof args.method === 'string' && !isExpression(args.method) && !HTTP_METHODS.includes(args.method))
       this.problem(`${path}.method`, `method is one of ${HTTP_METHODS.join(', ')}`, where);
     if (typeof args.url === 'string' && !isExpression(args.url) && !/^https?:\/\//.test(args.url))
       this.problem(`${path}.url`, 'url is an http(s) URL', where);
     if (args.timeout !== undefined && !isExpression(args.timeout)) {
       if (typeof args.timeout !== 'number' || args.timeout <= 0 || args.timeout > MAX_HTTP_TIMEOUT_S)
-        this.problem(`${path}.timeout`, `timeout is a number of seconds, at most ${MAX_HTTP_TIMEOUT_S}`, where);
+        this.problem(
+          `${path}.timeout`,
+          `timeout is a number of seconds, at most ${MAX_HTTP_TIMEOUT_S}`,
+          where,
+        );
     }
     if (args.auth !== undefined) {
       const auth = args.auth;
@@ -391,7 +474,11 @@ class Checker {
     if (payloads.length !== 1) this.problem(path, 'sys.log takes exactly one of data, text and json', where);
     if (args.json !== undefined && !isMap(args.json) && !isExpression(args.json))
       this.problem(`${path}.json`, 'json is a map', where);
-    if (typeof args.severity === 'string' && !isExpression(args.severity) && !LOG_SEVERITIES.includes(args.severity))
+    if (
+      typeof args.severity === 'string' &&
+      !isExpression(args.severity) &&
+      !LOG_SEVERITIES.includes(args.severity)
+    )
       this.problem(`${path}.severity`, `severity is one of ${LOG_SEVERITIES.join(', ')}`, where);
   }
 
@@ -399,7 +486,13 @@ class Checker {
     if (args !== undefined && !isMap(args)) this.problem(path, 'a subworkflow takes args as a map', where);
   }
 
-  switchStep(list: unknown, path: string, trail: string[], frame: Frame, blocks: Map<string, WorkflowStep[]>): void {
+  switchStep(
+    list: unknown,
+    path: string,
+    trail: string[],
+    frame: Frame,
+    blocks: Map<string, WorkflowStep[]>,
+  ): void {
     const where = trail.join(' › ');
     if (!Array.isArray(list) || list.length === 0 || list.length > MAX_CONDITIONS) {
       this.problem(path, `switch is a list of 1 to ${MAX_CONDITIONS} conditions`, where);
@@ -415,7 +508,8 @@ class Checker {
       if (typeof item.condition !== 'boolean' && !isExpression(item.condition))
         this.problem(`${at}.condition`, 'condition is an expression ${...} or true', where);
       this.value(item.condition, `${at}.condition`, where);
-      if (Object.keys(item).length === 1) this.problem(at, 'a condition needs next, steps or a step of its own', where);
+      if (Object.keys(item).length === 1)
+        this.problem(at, 'a condition needs next, steps or a step of its own', where);
       if (item.next !== undefined) this.jump(item.next, `${at}.next`, where, frame);
       if ((item.args !== undefined || item.result !== undefined) && item.call === undefined)
         this.problem(at, 'args and result go with call', where);
@@ -423,7 +517,8 @@ class Checker {
       if (item.call !== undefined) this.call(item, at, where);
       for (const key of ['return', 'raise'] as const)
         if (item[key] !== undefined) this.value(item[key], `${at}.${key}`, where);
-      if (item.steps !== undefined) blocks.set(`switch.${i}`, this.stepList(item.steps, `${at}.steps`, trail, frame));
+      if (item.steps !== undefined)
+        blocks.set(`switch.${i}`, this.stepList(item.steps, `${at}.steps`, trail, frame));
     });
   }
 
@@ -470,27 +565,50 @@ class Checker {
       return;
     }
     if (!isMap(retry)) {
-      this.problem(path, 'retry is a policy ${http.default_retry} or a map with predicate, max_retries, backoff', where);
+      this.problem(
+        path,
+        'retry is a policy ${http.default_retry} or a map with predicate, max_retries, backoff',
+        where,
+      );
       return;
     }
     this.knownKeys(retry, ['predicate', 'max_retries', 'backoff'], path, where, 'retry');
-    if (!isExpression(retry.predicate)) this.problem(`${path}.predicate`, 'predicate is an expression ${...}', where);
+    if (!isExpression(retry.predicate))
+      this.problem(`${path}.predicate`, 'predicate is an expression ${...}', where);
     else this.value(retry.predicate, `${path}.predicate`, where);
-    if (!isExpression(retry.max_retries) && !(Number.isInteger(retry.max_retries) && (retry.max_retries as number) >= 0))
+    if (
+      !isExpression(retry.max_retries) &&
+      !(Number.isInteger(retry.max_retries) && (retry.max_retries as number) >= 0)
+    )
       this.problem(`${path}.max_retries`, 'max_retries is a whole number', where);
     const backoff = retry.backoff;
     if (isExpression(backoff)) this.value(backoff, `${path}.backoff`, where);
     else if (!isMap(backoff))
       this.problem(`${path}.backoff`, 'backoff is a map with initial_delay, max_delay and multiplier', where);
     else {
-      this.knownKeys(backoff, ['initial_delay', 'max_delay', 'multiplier'], `${path}.backoff`, where, 'backoff');
+      this.knownKeys(
+        backoff,
+        ['initial_delay', 'max_delay', 'multiplier'],
+        `${path}.backoff`,
+        where,
+        'backoff',
+      );
       for (const key of ['initial_delay', 'max_delay', 'multiplier'])
-        if (!isExpression(backoff[key]) && !(typeof backoff[key] === 'number' && (backoff[key] as number) > 0))
+        if (
+          !isExpression(backoff[key]) &&
+          !(typeof backoff[key] === 'number' && (backoff[key] as number) > 0)
+        )
           this.problem(`${path}.backoff.${key}`, `${key} is a positive number`, where);
     }
   }
 
-  forStep(loop: unknown, path: string, trail: string[], frame: Frame, blocks: Map<string, WorkflowStep[]>): void {
+  forStep(
+    loop: unknown,
+    path: string,
+    trail: string[],
+    frame: Frame,
+    blocks: Map<string, WorkflowStep[]>,
+  ): void {
     const where = trail.join(' › ');
     if (!isMap(loop)) {
       this.problem(path, 'for is a map with value, in or range, and steps', where);
@@ -499,11 +617,14 @@ class Checker {
     this.knownKeys(loop, ['value', 'index', 'in', 'range', 'steps'], path, where, 'for');
     for (const key of ['value', 'index'])
       if (loop[key] !== undefined) {
-        if (typeof loop[key] !== 'string' || !IDENTIFIER.test(loop[key])) this.problem(`${path}.${key}`, `${key} names a variable`, where);
+        if (typeof loop[key] !== 'string' || !IDENTIFIER.test(loop[key]))
+          this.problem(`${path}.${key}`, `${key} names a variable`, where);
         else this.#scope.defined.add(loop[key]);
       }
-    if (loop.value === undefined && loop.index === undefined) this.problem(path, 'for needs value (or index)', where);
-    if ((loop.in === undefined) === (loop.range === undefined)) this.problem(path, 'for takes exactly one of in and range', where);
+    if (loop.value === undefined && loop.index === undefined)
+      this.problem(path, 'for needs value (or index)', where);
+    if ((loop.in === undefined) === (loop.range === undefined))
+      this.problem(path, 'for takes exactly one of in and range', where);
     if (loop.in !== undefined && !Array.isArray(loop.in) && !isExpression(loop.in))
       this.problem(`${path}.in`, 'in is a list or an expression', where);
     if (
@@ -512,7 +633,8 @@ class Checker {
       !(Array.isArray(loop.range) && loop.range.length === 2)
     )
       this.problem(`${path}.range`, 'range is [first, last] or an expression', where);
-    for (const key of ['in', 'range']) if (loop[key] !== undefined) this.value(loop[key], `${path}.${key}`, where);
+    for (const key of ['in', 'range'])
+      if (loop[key] !== undefined) this.value(loop[key], `${path}.${key}`, where);
     if (loop.steps === undefined) this.problem(path, 'for needs steps', where);
     else
       blocks.set(
@@ -533,12 +655,21 @@ class Checker {
       this.problem(path, 'parallel is a map with branches or for', where);
       return;
     }
-    this.knownKeys(parallel, ['exception_policy', 'shared', 'concurrency_limit', 'branches', 'for'], path, where, 'parallel');
+    this.knownKeys(
+      parallel,
+      ['exception_policy', 'shared', 'concurrency_limit', 'branches', 'for'],
+      path,
+      where,
+      'parallel',
+    );
     if ((parallel.branches === undefined) === (parallel.for === undefined))
       this.problem(path, 'parallel takes exactly one of branches and for', where);
     if (parallel.exception_policy !== undefined && parallel.exception_policy !== 'continueAll')
       this.problem(`${path}.exception_policy`, 'exception_policy is continueAll', where);
-    if (parallel.shared !== undefined && (!Array.isArray(parallel.shared) || !parallel.shared.every((s) => typeof s === 'string')))
+    if (
+      parallel.shared !== undefined &&
+      (!Array.isArray(parallel.shared) || !parallel.shared.every((s) => typeof s === 'string'))
+    )
       this.problem(`${path}.shared`, 'shared is a list of variable names', where);
     if (parallel.for !== undefined) this.forStep(parallel.for, `${path}.for`, trail, frame, blocks);
     if (parallel.branches !== undefined) {
@@ -583,7 +714,11 @@ class Checker {
         }
         this.reads(expr, path, where);
       } else if ((value as string).includes('${')) {
-        this.problem(path, `"${value}" holds \${ but is not one whole expression \${...}: Workflows keeps it as text`, where);
+        this.problem(
+          path,
+          `"${value}" holds \${ but is not one whole expression \${...}: Workflows keeps it as text`,
+          where,
+        );
       }
       return;
     }
@@ -612,7 +747,11 @@ class Checker {
           return;
         case 'call':
           if (!KNOWN_FUNCTIONS.has(e.name) && !this.#subworkflowNames.has(e.name))
-            this.problem(path, `${e.name} is not a Workflows standard-library function or a subworkflow`, where);
+            this.problem(
+              path,
+              `${e.name} is not a Workflows standard-library function or a subworkflow`,
+              where,
+            );
           e.args.forEach(walk);
           return;
         case 'unary':
@@ -635,9 +774,19 @@ class Checker {
     walk(expr);
   }
 
-  knownKeys(map: Json, allowed: readonly string[], path: string, where: string | undefined, what: string): void {
+  knownKeys(
+    map: Json,
+    allowed: readonly string[],
+    path: string,
+    where: string | undefined,
+    what: string,
+  ): void {
     for (const key of Object.keys(map))
       if (!allowed.includes(key))
-        this.problem(`${path}.${key}`, `unknown key "${key}" in ${what} (allowed: ${allowed.join(', ')})`, where);
+        this.problem(
+          `${path}.${key}`,
+          `unknown key "${key}" in ${what} (allowed: ${allowed.join(', ')})`,
+          where,
+        );
   }
 }

@@ -8,8 +8,8 @@ import {
 import pRetry, { AbortError } from 'p-retry';
 import type { FleetConfig } from '../config.js';
 import { FleetError } from '../errors.js';
-import { FEATURE_COLUMNS, type FeatureRow } from '../features/feature-row.js';
 import type { FeatureSink } from '../ports/feature-sink.js';
+import { FEATURE_COLUMNS, type FeatureRow } from '../rows/feature-row.js';
 import { httpStatusOf, toSinkError } from './google-api-error.js';
 
 /** BigQuery's streaming-insert guidance: up to 500 rows and well under the 10 MB request limit. */

@@ -1,7 +1,7 @@
 import { FleetError } from '../errors.js';
-import { FEATURE_COLUMNS, type FeatureRow } from '../features/feature-row.js';
 import type { MessagePublisher } from '../ports/dead-letter.js';
 import type { FeatureSink } from '../ports/feature-sink.js';
+import { FEATURE_COLUMNS, type FeatureRow } from '../rows/feature-row.js';
 
 /**
  * Largest message data we publish. Pub/Sub takes at most 10 MB per message and per publish

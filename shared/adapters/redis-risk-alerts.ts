@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { FeatureRow } from '../features/feature-row.js';
 import type { Logger } from '../logger.js';
 import type { MessagePublisher } from '../ports/dead-letter.js';
 import type { RiskAlerts } from '../ports/risk-alerts.js';
+import type { FeatureRow } from '../rows/feature-row.js';
 import { vehicleKey } from './redis-window-store.js';
 
 export interface RiskAlertOptions {

@@ -1,8 +1,8 @@
 import type { Logger } from '../logger.js';
 import type { LateReading } from '../ports/late-archive.js';
 import type { WindowStore } from '../ports/window-store.js';
+import { buildFeatureRow, type FeatureRow } from '../rows/feature-row.js';
 import type { TelemetryReading } from '../telemetry/telemetry-reading.js';
-import { buildFeatureRow, type FeatureRow } from './feature-row.js';
 
 export interface EngineResult {
   /**

@@ -5,9 +5,9 @@ import type { LateArchive } from '../ports/late-archive.js';
 import type { ModelScoring } from '../ports/model-scoring.js';
 import type { RiskAlerts } from '../ports/risk-alerts.js';
 import type { WindowStore } from '../ports/window-store.js';
+import type { FeatureRow } from '../rows/feature-row.js';
 import { parseTelemetryMessage } from '../telemetry/index.js';
 import { computeFeatureRows, type EngineResult } from './feature-engine.js';
-import type { FeatureRow } from './feature-row.js';
 import { scoreRows } from './risk-scoring.js';
 
 export interface FeatureServiceOptions {

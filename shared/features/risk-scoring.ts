@@ -1,5 +1,5 @@
 import type { ModelScoring } from '../ports/model-scoring.js';
-import type { FeatureRow } from './feature-row.js';
+import type { FeatureRow } from '../rows/feature-row.js';
 
 /**
  * Fills risk_score on rows whose model_version is set (the champion when they were first applied),

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
-import { buildFeatureRow, type FeatureRow } from '../features/feature-row.js';
 import { scoreRows } from '../features/risk-scoring.js';
 import type { Logger } from '../logger.js';
 import type { ModelScoring } from '../ports/model-scoring.js';
 import type { WindowStore } from '../ports/window-store.js';
+import { buildFeatureRow, type FeatureRow } from '../rows/feature-row.js';
 import { VEHICLE_ID_PATTERN } from '../telemetry/telemetry-reading.js';
 
 /** Most vehicles one batch read may ask for. */

@@ -1,10 +1,10 @@
 import { FleetError } from '../errors.js';
-import type { FeatureRow } from '../features/feature-row.js';
 import type { Logger } from '../logger.js';
 import type { MessagePublisher } from '../ports/dead-letter.js';
 import type { ModelScoring } from '../ports/model-scoring.js';
 import type { RateDecision, RateLimiter } from '../ports/rate-limiter.js';
 import type { ReadingStatusReader } from '../ports/reading-status.js';
+import type { FeatureRow } from '../rows/feature-row.js';
 import {
   parseTelemetryMessage,
   type TelemetryReading,

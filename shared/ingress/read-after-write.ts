@@ -1,8 +1,8 @@
-import { buildFeatureRow, type FeatureRow } from '../features/feature-row.js';
 import { scoreRows } from '../features/risk-scoring.js';
 import type { Logger } from '../logger.js';
 import type { ModelScoring } from '../ports/model-scoring.js';
 import type { ReadingRef, ReadingState, ReadingStatusReader } from '../ports/reading-status.js';
+import { buildFeatureRow, type FeatureRow } from '../rows/feature-row.js';
 import type { TelemetryReading } from '../telemetry/telemetry-reading.js';
 import { encodeReadingArg, READING_ARG_BYTES } from '../windows/window-snapshot.js';
 

@@ -1,7 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { FEATURE_COLUMNS } from '../features/feature-row.js';
 import type { FeatureTableRef, SqlParam, SqlQuery, SqlValue } from '../ports/warehouse.js';
+import { FEATURE_COLUMNS } from '../rows/feature-row.js';
 import { featuresByIdentitySql, tablePath } from './features-by-identity.js';
 import { ModelError } from './model-error.js';
 import type { DataInterval } from './training-set.js';

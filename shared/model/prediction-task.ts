@@ -1,4 +1,4 @@
-import { FEATURE_COLUMNS, TEMP_ANOMALY_C } from '../features/feature-row.js';
+import { FEATURE_COLUMNS, TEMP_ANOMALY_C } from '../rows/feature-row.js';
 import { WINDOWS } from '../windows/window-spec.js';
 import { ModelError } from './model-error.js';
 

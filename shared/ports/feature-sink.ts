@@ -1,4 +1,4 @@
-import type { FeatureRow } from '../features/feature-row.js';
+import type { FeatureRow } from '../rows/feature-row.js';
 
 /**
  * A durable destination for feature rows (the BigQuery table; the `feature-rows` topic that the

@@ -1,4 +1,4 @@
-import type { FeatureRow } from '../features/feature-row.js';
+import type { FeatureRow } from '../rows/feature-row.js';
 
 /** Where high-risk rows raise alerts (the `alerts` topic), at most once per vehicle episode. */
 export interface RiskAlerts {

@@ -50,6 +50,13 @@ export async function respondWithFetch(
   res.end(body);
 }
 
+/** A functions-framework HTTP handler serving a fetch-style app (`honoApp.fetch`). */
+export function fetchHttpFunction(
+  fetch: (request: Request) => Response | Promise<Response>,
+): (req: FrameworkRequest, res: FrameworkResponse) => Promise<void> {
+  return (req, res) => respondWithFetch(req, res, fetch);
+}
+
 export function writeAnswer(
   res: FrameworkResponse,
   answer: IngressResponse,

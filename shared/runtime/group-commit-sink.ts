@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { FleetConfig } from '../config.js';
 import { FleetError, isTransient } from '../errors.js';
-import type { FeatureRow } from '../features/feature-row.js';
 import type { FeatureSink } from '../ports/feature-sink.js';
+import type { FeatureRow } from '../rows/feature-row.js';
 
 export interface GroupCommitOptions {
   /** A group is flushed as soon as it holds this many rows. */

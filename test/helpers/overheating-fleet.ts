@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { generateTelemetry } from '../../local/telemetry-generator.js';
 import { RedisWindowStore } from '../../shared/adapters/redis-window-store.js';
 import { computeFeatureRows } from '../../shared/features/feature-engine.js';
-import type { FeatureRow } from '../../shared/features/feature-row.js';
+import type { FeatureRow } from '../../shared/rows/feature-row.js';
 import type { TelemetryReading } from '../../shared/telemetry/telemetry-reading.js';
 
 export interface OverheatingFleetOptions {

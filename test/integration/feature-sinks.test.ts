@@ -10,7 +10,7 @@ import { featureRowMessages, PubSubFeatureRowSink } from '../../shared/adapters/
 import { createPubSubClient, PubSubPublisher } from '../../shared/adapters/pubsub-publisher.js';
 import { archiveSubscriptions } from '../../shared/archive-subscriptions.js';
 import { FleetError } from '../../shared/errors.js';
-import { FEATURE_COLUMNS, type FeatureRow } from '../../shared/features/feature-row.js';
+import { FEATURE_COLUMNS, type FeatureRow } from '../../shared/rows/feature-row.js';
 import { GroupCommitSink } from '../../shared/runtime/group-commit-sink.js';
 import { featureRowFixture, featureRowFixtures } from '../helpers/feature-row-fixtures.js';
 import { localServers } from '../helpers/local-servers.js';

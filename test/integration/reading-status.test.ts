@@ -7,9 +7,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisReadingStatus } from '../../shared/adapters/redis-reading-status.js';
 import { RedisWindowStore } from '../../shared/adapters/redis-window-store.js';
-import { buildFeatureRow } from '../../shared/features/feature-row.js';
 import { readingRef } from '../../shared/ingress/read-after-write.js';
 import type { ReadingState } from '../../shared/ports/reading-status.js';
+import { buildFeatureRow } from '../../shared/rows/feature-row.js';
 import type { TelemetryReading } from '../../shared/telemetry/index.js';
 import { localServers } from '../helpers/local-servers.js';
 

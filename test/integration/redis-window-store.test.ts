@@ -13,12 +13,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pendingField, RedisWindowStore, vehicleKey } from '../../shared/adapters/redis-window-store.js';
 import { FleetError } from '../../shared/errors.js';
 import { computeFeatureRows } from '../../shared/features/feature-engine.js';
-import {
-  buildFeatureRow,
-  type FeatureRow,
-  type FeatureRowReading,
-} from '../../shared/features/feature-row.js';
 import type { ApplyResult } from '../../shared/ports/window-store.js';
+import { buildFeatureRow, type FeatureRow, type FeatureRowReading } from '../../shared/rows/feature-row.js';
 import { type LatestVector, READING_ARG_BYTES } from '../../shared/windows/window-snapshot.js';
 import { WINDOWS } from '../../shared/windows/window-spec.js';
 import { localServers } from '../helpers/local-servers.js';

@@ -8,7 +8,6 @@ import { GcsVersionedObjectStore } from '../../shared/adapters/gcs-versioned-obj
 import { RedisRiskAlerts } from '../../shared/adapters/redis-risk-alerts.js';
 import { RedisWindowStore } from '../../shared/adapters/redis-window-store.js';
 import { computeFeatureRows } from '../../shared/features/feature-engine.js';
-import type { FeatureRow } from '../../shared/features/feature-row.js';
 import { scoreRows } from '../../shared/features/risk-scoring.js';
 import { onlineFeaturesRoutes } from '../../shared/http/online-features-routes.js';
 import { createLogger } from '../../shared/logger.js';
@@ -16,6 +15,7 @@ import { MODEL_FORMAT } from '../../shared/model/model-artifact.js';
 import type { MessagePublisher } from '../../shared/ports/dead-letter.js';
 import { ChampionCache } from '../../shared/retraining/champion-cache.js';
 import { CHAMPION_OBJECT, ModelRegistry } from '../../shared/retraining/model-registry.js';
+import type { FeatureRow } from '../../shared/rows/feature-row.js';
 import type { TelemetryReading } from '../../shared/telemetry/telemetry-reading.js';
 import { localServers } from '../helpers/local-servers.js';
 

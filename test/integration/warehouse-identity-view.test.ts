@@ -6,7 +6,7 @@ import {
   createBigQueryClient,
   identityViewId,
 } from '../../shared/adapters/bigquery-feature-sink.js';
-import { FEATURE_COLUMNS, type FeatureRow } from '../../shared/features/feature-row.js';
+import { FEATURE_COLUMNS, type FeatureRow } from '../../shared/rows/feature-row.js';
 import { featureRowFixture, featureRowFixtures } from '../helpers/feature-row-fixtures.js';
 import { localServers } from '../helpers/local-servers.js';
 

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSeededRandom, deriveSeed } from '../../local/seeded-random.js';
 import { RedisWindowStore, vehicleKey } from '../../shared/adapters/redis-window-store.js';
 import { computeFeatureRows } from '../../shared/features/feature-engine.js';
-import type { FeatureRow } from '../../shared/features/feature-row.js';
+import type { FeatureRow } from '../../shared/rows/feature-row.js';
 import type { TelemetryReading } from '../../shared/telemetry/telemetry-reading.js';
 import { type LatestVector, READING_ARG_BYTES } from '../../shared/windows/window-snapshot.js';
 import { WINDOWS } from '../../shared/windows/window-spec.js';

@@ -5,8 +5,8 @@ import {
   MAX_FEATURE_ROWS_MESSAGE_BYTES,
   PubSubFeatureRowSink,
 } from '../../shared/adapters/pubsub-feature-row-sink.js';
-import { FEATURE_COLUMNS } from '../../shared/features/feature-row.js';
 import type { MessagePublisher } from '../../shared/ports/dead-letter.js';
+import { FEATURE_COLUMNS } from '../../shared/rows/feature-row.js';
 import { featureRowFixture, featureRowFixtures } from '../helpers/feature-row-fixtures.js';
 
 // Feature rows as feature-rows messages: NDJSON in schema column order, one message per flush,

@@ -6,7 +6,7 @@ import {
   FEATURE_COLUMNS,
   type FeatureRowReading,
   TEMP_ANOMALY_C,
-} from '../../shared/features/feature-row.js';
+} from '../../shared/rows/feature-row.js';
 import type { RecordStatus, WindowAggregate, WindowSnapshot } from '../../shared/windows/window-snapshot.js';
 import { WINDOWS } from '../../shared/windows/window-spec.js';
 

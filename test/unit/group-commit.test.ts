@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FleetError } from '../../shared/errors.js';
-import type { FeatureRow } from '../../shared/features/feature-row.js';
-import { GroupCommitSink } from '../../shared/runtime/group-commit-sink.js';
 import type { FeatureSink } from '../../shared/ports/feature-sink.js';
+import type { FeatureRow } from '../../shared/rows/feature-row.js';
+import { GroupCommitSink } from '../../shared/runtime/group-commit-sink.js';
 import { featureRowFixture, featureRowFixtures } from '../helpers/feature-row-fixtures.js';
 
 /**

@@ -14,20 +14,20 @@ import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FleetError } from '../../shared/errors.js';
 import { DeadLetterQuarantine, quarantineObjectName } from '../../shared/adapters/dead-letter-quarantine.js';
-import type { FeatureRow } from '../../shared/features/feature-row.js';
+import { GcsLateArchive } from '../../shared/adapters/gcs-late-archive.js';
+import { FleetError } from '../../shared/errors.js';
 import {
   type FeatureServiceDeps,
   type MessageOutcome,
   processTelemetryMessage,
 } from '../../shared/features/feature-service.js';
-import { GcsLateArchive } from '../../shared/adapters/gcs-late-archive.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import type { MessagePublisher } from '../../shared/ports/dead-letter.js';
 import type { FeatureSink } from '../../shared/ports/feature-sink.js';
 import type { ObjectStore } from '../../shared/ports/object-store.js';
 import type { ApplyResult, WindowInput, WindowStore } from '../../shared/ports/window-store.js';
+import type { FeatureRow } from '../../shared/rows/feature-row.js';
 import { routeConsoleToLogger, withFailureLog } from '../../shared/runtime/function-logging.js';
 import { RAW_PREVIEW_CHARS } from '../../shared/telemetry/bounded-raw.js';
 import {

@@ -3,10 +3,10 @@
 // packed to the feature function's message limits; ?wait=true settles from the dedupe state.
 import { describe, expect, it } from 'vitest';
 import { FleetError } from '../../shared/errors.js';
-import { buildFeatureRow } from '../../shared/features/feature-row.js';
 import type { IngestDeps } from '../../shared/ingress/ingest-telemetry.js';
 import { createIngressApp } from '../../shared/ingress/ingress-app.js';
 import type { ReadingRef, ReadingState } from '../../shared/ports/reading-status.js';
+import { buildFeatureRow } from '../../shared/rows/feature-row.js';
 import { parseTelemetryMessage } from '../../shared/telemetry/index.js';
 import type { WindowSnapshot } from '../../shared/windows/window-snapshot.js';
 import { fakeIngestDeps, MemoryTokenBucket, reading, signedHeaders } from '../helpers/ingress-fakes.js';

@@ -3,7 +3,6 @@
 import { describe, expect, it } from 'vitest';
 import { rewriteBigQuerySql } from '../../local/bigquery-standin/query-rewrite.js';
 import { identityViewId } from '../../shared/adapters/bigquery-feature-sink.js';
-import { FEATURE_COLUMNS } from '../../shared/features/feature-row.js';
 import { identityViewOf } from '../../shared/model/features-by-identity.js';
 import { ModelError } from '../../shared/model/model-error.js';
 import {
@@ -15,6 +14,7 @@ import {
 } from '../../shared/model/prediction-task.js';
 import { splitByTime } from '../../shared/model/time-split.js';
 import { type Example, toExampleSet, trainingSetQuery } from '../../shared/model/training-set.js';
+import { FEATURE_COLUMNS } from '../../shared/rows/feature-row.js';
 
 const table = { projectId: 'fleet-features-test', dataset: 'fleet_features', table: 'features' };
 const HOUR = 3_600_000;
