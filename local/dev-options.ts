@@ -2,6 +2,10 @@
 
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { loadConfig } from '../shared/config.js';
+
+/** The functions' own default (ALLOWED_LATENESS_S in shared/config.ts): the stack behaves like a deployment. */
+const DEFAULT_LATENESS_S = loadConfig({}).engine.allowedLatenessMs / 1000;
 
 const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -17,7 +21,7 @@ const DevOptionsSchema = z.object({
     .number()
     .min(1000, 'duration must be at least 1s')
     .max(24 * 3_600_000),
-  vehicles: z.number().int().min(1).max(10_000),
+  vehicles: z.number().int().min(0).max(10_000),
   rateHz: z.number().positive().max(50),
   speedup: z.number().min(1).max(1000),
   uploadEveryS: z.number().min(0).max(3600),
@@ -35,13 +39,14 @@ export type DevOptions = z.infer<typeof DevOptionsSchema>;
 export const DEV_USAGE = `usage: npm run dev -- [options]
   --duration 60s      how long devices send (wall clock)            (default 60s)
   --vehicles 10       simulated vehicles                              (default 10)
+                      0 = no simulator: the stack serves your own devices and tools until Ctrl-C
   --rate 1            readings per second per vehicle, event time     (default 1)
   --speedup 10        event time runs this much faster than the wall  (default 10)
   --upload-every 5    seconds of event time a vehicle buffers per message (default 5; 0 = one reading per message)
   --seed 1            simulator seed                                  (default 1)
-  --lateness 120      allowed lateness in seconds (short for a demo)  (default 120)
+  --lateness 600      allowed lateness in seconds                     (default ${DEFAULT_LATENESS_S}, the functions' own)
   --data-dir DIR      where the warehouse and objects go  (default .local/dev)
-  --keep              keep servers running after the summary until Ctrl-C
+  --keep              keep servers running after the summary until Ctrl-C (see <data-dir>/stack.json)
   --via-gateway 0.2   share of the vehicles that send through the ingest gateway (signed HTTPS) (default 0.2; 0 = none)`;
 
 export function parseDevOptions(argv: string[]): DevOptions {
@@ -54,7 +59,7 @@ export function parseDevOptions(argv: string[]): DevOptions {
       speedup: { type: 'string', default: '10' },
       'upload-every': { type: 'string', default: '5' },
       seed: { type: 'string', default: '1' },
-      lateness: { type: 'string', default: '120' },
+      lateness: { type: 'string', default: String(DEFAULT_LATENESS_S) },
       'data-dir': { type: 'string', default: '.local/dev' },
       keep: { type: 'boolean', default: false },
       'via-gateway': { type: 'string', default: '0.2' },
@@ -75,7 +80,7 @@ export function parseDevOptions(argv: string[]): DevOptions {
     seed: Number(values.seed),
     allowedLatenessS: Number(values.lateness),
     dataDir: values['data-dir'],
-    keep: values.keep,
+    keep: values.keep || Number(values.vehicles) === 0,
     viaGateway: Number(values['via-gateway']),
   });
   if (!parsed.success) {

@@ -1,5 +1,6 @@
 // The summary `npm run dev` ends with: what was sent, and what landed where.
 
+import { EventEmitter } from 'node:events';
 import type { BigQuery } from '@google-cloud/bigquery';
 import type { Storage } from '@google-cloud/storage';
 import type { ArchiveSubscriptions } from '../shared/archive-subscriptions.js';
@@ -50,7 +51,7 @@ export async function collectSummary(deps: {
   const rowsPerObject: number[] = [];
   const readings = new Set<string>();
   for (const file of featureFiles) {
-    const [bytes] = await file.download();
+    const [bytes] = await withListenerHeadroom(() => file.download());
     const lines = bytes.toString('utf8').split('\n');
     rowsPerObject.push(lines.length);
     for (const line of lines) {
@@ -80,6 +81,21 @@ export async function collectSummary(deps: {
     rawArchive: { objects: rawFiles.length, messages: deps.archiveWriters.raw.stats().messages },
     onlineSample: { vehicleId, status: response.status, body: await response.json() },
   };
+}
+
+/**
+ * A download of an object over ~16 KB stacks three pipelines and node-fetch's own handlers on one
+ * response stream in the storage client (teeny-request): 11 'error' listeners, which Node reports
+ * as a possible leak (MaxListenersExceededWarning). It is not one; give such streams room.
+ */
+async function withListenerHeadroom<T>(run: () => Promise<T>): Promise<T> {
+  const previous = EventEmitter.defaultMaxListeners;
+  EventEmitter.defaultMaxListeners = Math.max(previous, 20);
+  try {
+    return await run();
+  } finally {
+    EventEmitter.defaultMaxListeners = previous;
+  }
 }
 
 /** Median, min and max (0s for no values). */

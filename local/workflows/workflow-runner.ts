@@ -12,6 +12,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   isWorkflowMap,
@@ -93,7 +94,7 @@ export class LocalWorkflow {
   }
 
   static async fromFile(path: string): Promise<LocalWorkflow> {
-    return LocalWorkflow.fromText(await readFile(path, 'utf8'), path);
+    return LocalWorkflow.fromText(await readFile(path, 'utf8'), relative(process.cwd(), path) || path);
   }
 
   get file(): string {
@@ -139,7 +140,7 @@ export class LocalWorkflow {
           if (!(name in IMPLEMENTED_FUNCTIONS)) unsupported(step, `the function ${name}()`);
         const constant = findConstant(expr);
         if (constant !== undefined) unsupported(step, `${constant} outside a retry predicate`);
-      } else if (Array.isArray(value)) value.forEach((v) => expressions(v, step));
+      } else if (Array.isArray(value)) for (const v of value) expressions(v, step);
       else if (isWorkflowMap(value)) for (const v of Object.values(value)) expressions(v, step);
     };
     const visit = (steps: readonly WorkflowStep[]): void => {

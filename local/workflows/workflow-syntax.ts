@@ -210,9 +210,10 @@ class Checker {
         this.problem(`${path}.params`, 'main takes at most one parameter (the execution argument)');
     }
     for (const p of params) this.#scope.defined.add(p.name);
+    if (definition.steps === undefined) this.problem(path, 'a subworkflow needs steps');
     const steps =
       definition.steps === undefined
-        ? (this.problem(path, 'a subworkflow needs steps'), [])
+        ? []
         : this.stepList(definition.steps, `${path}.steps`, [name], {
             subworkflow: name,
             reachable: new Set(),
@@ -447,7 +448,9 @@ class Checker {
     }
     if (args.auth !== undefined) {
       const auth = args.auth;
-      if (!isMap(auth)) this.problem(`${path}.auth`, 'auth is a map with type OIDC or OAuth2', where);
+      if (isExpression(auth)) {
+        // checked when the call runs
+      } else if (!isMap(auth)) this.problem(`${path}.auth`, 'auth is a map with type OIDC or OAuth2', where);
       else {
         this.knownKeys(auth, ['type', 'audience', 'scopes', 'scope'], `${path}.auth`, where, 'auth');
         if (!AUTH_TYPES.includes(auth.type as string))
@@ -506,7 +509,7 @@ class Checker {
       }
       this.knownKeys(item, SWITCH_CONDITION_KEYS, at, where, 'a switch condition');
       if (typeof item.condition !== 'boolean' && !isExpression(item.condition))
-        this.problem(`${at}.condition`, 'condition is an expression ${...} or true', where);
+        this.problem(`${at}.condition`, 'condition is an expression $' + '{...} or true', where);
       this.value(item.condition, `${at}.condition`, where);
       if (Object.keys(item).length === 1)
         this.problem(at, 'a condition needs next, steps or a step of its own', where);
@@ -567,14 +570,14 @@ class Checker {
     if (!isMap(retry)) {
       this.problem(
         path,
-        'retry is a policy ${http.default_retry} or a map with predicate, max_retries, backoff',
+        'retry is a policy ($' + '{http.default_retry}) or a map with predicate, max_retries, backoff',
         where,
       );
       return;
     }
     this.knownKeys(retry, ['predicate', 'max_retries', 'backoff'], path, where, 'retry');
     if (!isExpression(retry.predicate))
-      this.problem(`${path}.predicate`, 'predicate is an expression ${...}', where);
+      this.problem(`${path}.predicate`, 'predicate is an expression $' + '{...}', where);
     else this.value(retry.predicate, `${path}.predicate`, where);
     if (
       !isExpression(retry.max_retries) &&
@@ -722,7 +725,7 @@ class Checker {
       }
       return;
     }
-    if (Array.isArray(value)) value.forEach((v, i) => this.value(v, `${path}[${i}]`, where));
+    if (Array.isArray(value)) for (const [i, v] of value.entries()) this.value(v, `${path}[${i}]`, where);
     else if (isMap(value)) for (const [k, v] of Object.entries(value)) this.value(v, `${path}.${k}`, where);
   }
 

@@ -1,13 +1,21 @@
-import { PubSub, type Topic } from '@google-cloud/pubsub';
+import { type ClientConfig, PubSub, type Topic } from '@google-cloud/pubsub';
 import type { FleetConfig } from '../config.js';
 import { FleetError } from '../errors.js';
 import type { MessagePublisher } from '../ports/dead-letter.js';
 
 /** The official Pub/Sub client; on the local stack it targets the emulator (no credentials). */
-export function createPubSubClient(config: Pick<FleetConfig, 'projectId' | 'pubsubEmulatorHost'>): PubSub {
+export function createPubSubClient(
+  config: Pick<FleetConfig, 'projectId' | 'pubsubEmulatorHost'>,
+  overrides: ClientConfig = {},
+): PubSub {
   return config.pubsubEmulatorHost === undefined
-    ? new PubSub({ projectId: config.projectId })
-    : new PubSub({ projectId: config.projectId, apiEndpoint: config.pubsubEmulatorHost, emulatorMode: true });
+    ? new PubSub({ projectId: config.projectId, ...overrides })
+    : new PubSub({
+        projectId: config.projectId,
+        apiEndpoint: config.pubsubEmulatorHost,
+        emulatorMode: true,
+        ...overrides,
+      });
 }
 
 export interface PubSubPublisherOptions {

@@ -1,0 +1,131 @@
+// The running part of `npm run dev`, without the simulator: Redis, the Pub/Sub emulator, the GCS and
+// BigQuery stand-ins, every function under functions-framework, the topics, push subscriptions and
+// bucket, the archive writers in place of the Cloud Storage subscriptions, and
+// `<data-dir>/stack.json` naming all of it. Tests start it the same way.
+
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BigQuery } from '@google-cloud/bigquery';
+import type { PubSub } from '@google-cloud/pubsub';
+import type { Storage } from '@google-cloud/storage';
+import { PassThroughClient } from 'google-auth-library';
+import { createBigQueryClient, createBigQueryFeatureSink } from '../shared/adapters/bigquery-feature-sink.js';
+import { createStorageClient, GcsObjectStore } from '../shared/adapters/gcs-object-store.js';
+import { createPubSubClient } from '../shared/adapters/pubsub-publisher.js';
+import { type FleetConfig, loadConfig } from '../shared/config.js';
+import { type ArchiveWriters, startArchiveWriters } from './cloud-storage-subscription-writer.js';
+import { vehicleIdFor } from './device-simulator.js';
+import { FUNCTIONS, type RunningFunction, startFunction } from './function-servers.js';
+import { LOCAL_FLEET_SECRET } from './gateway-publisher.js';
+import { type LocalStack, startLocalStack } from './local-stack.js';
+import { createPipelineResources, type PipelineSubscriptions } from './pipeline-resources.js';
+import { describeStack, type StackEndpoints } from './stack-endpoints.js';
+import { writeStackFile } from './stack-file.js';
+
+export const DEV_PROJECT_ID = 'fleet-features-local';
+
+export interface DevStack {
+  stack: LocalStack;
+  config: FleetConfig;
+  pubsub: PubSub;
+  storage: Storage;
+  bigquery: BigQuery;
+  functions: RunningFunction[];
+  featuresApi: RunningFunction;
+  subscriptions: PipelineSubscriptions;
+  archiveWriters: ArchiveWriters;
+  endpoints: StackEndpoints;
+  /** `<data-dir>/stack.json` */
+  stackFile: string;
+}
+
+export async function startDevStack(options: {
+  /** An existing, empty directory. */
+  dataDir: string;
+  repoRoot: string;
+  allowedLatenessS: number;
+  log: (line: string) => void;
+  /** Receives each started part's stop, in start order; the caller stops them in reverse. */
+  cleanups: (() => Promise<unknown>)[];
+  projectId?: string;
+}): Promise<DevStack> {
+  const { dataDir, log, cleanups } = options;
+  const stack = await startLocalStack({
+    dataDir,
+    projectId: options.projectId ?? DEV_PROJECT_ID,
+    onProgress: log,
+  });
+  cleanups.push(() => stack.stop());
+  const env = { ...stack.env, ALLOWED_LATENESS_S: String(options.allowedLatenessS), LOG_LEVEL: 'warn' };
+  const config = loadConfig(env);
+  // The emulator and the BigQuery stand-in take requests without credentials. Without an auth
+  // client of their own, the Pub/Sub and BigQuery clients look for Application Default Credentials
+  // and probe the GCE metadata server: a MetadataLookupWarning on every start. (The functions get
+  // METADATA_SERVER_DETECTION=none instead; the GCS client skips auth on a custom endpoint.)
+  const pubsub = createPubSubClient(config, { authClient: new PassThroughClient() });
+  cleanups.push(() => pubsub.close());
+  const storage = createStorageClient(config);
+  const bigquery = createBigQueryClient(config, { authClient: new PassThroughClient() });
+
+  log('creating the features table, bucket, topics and push subscriptions');
+  await createBigQueryFeatureSink(config, {}, bigquery).ensureTable();
+  const functions: RunningFunction[] = await Promise.all(
+    FUNCTIONS.map((spec) =>
+      startFunction({ spec, repoRoot: options.repoRoot, logDir: join(dataDir, 'logs'), env }).then((f) => {
+        cleanups.push(() => f.group.stop());
+        return f;
+      }),
+    ),
+  );
+  const processTelemetry = functions.find((f) => f.target === 'processTelemetry')!;
+  const featuresApi = functions.find((f) => f.target === 'featuresApi')!;
+  const subscriptions = await createPipelineResources({
+    pubsub,
+    storage,
+    projectId: config.projectId,
+    bucket: config.featuresBucket,
+    telemetryTopic: config.topics.telemetry,
+    deadLetterTopic: config.topics.deadLetter,
+    featureRowsTopic: config.topics.featureRows,
+    alertsTopic: config.topics.alerts,
+    processTelemetryUrl: processTelemetry.url,
+  });
+  const archiveWriters = startArchiveWriters({
+    pubsub,
+    store: new GcsObjectStore(storage, config.featuresBucket),
+    subscriptions: subscriptions.archives,
+    onError: (error) => log(`archive writer: ${(error as Error).message}`),
+  });
+  cleanups.push(() => archiveWriters.stop({ quietMs: 0 }));
+  for (const f of functions)
+    log(`${f.target} served by functions-framework at ${f.url} (log ${f.group.logPath})`);
+
+  const endpoints = describeStack({
+    startedAt: new Date(),
+    pid: process.pid,
+    dataDir,
+    config,
+    stack,
+    functions,
+    subscriptions,
+    fleetSecret: LOCAL_FLEET_SECRET,
+    env,
+    sampleVehicleId: vehicleIdFor(0),
+  });
+  const stackFile = await writeStackFile(dataDir, endpoints);
+  // Gone with the stack: a tool must not find the ports of a stopped one.
+  cleanups.push(() => rm(stackFile, { force: true }));
+  return {
+    stack,
+    config,
+    pubsub,
+    storage,
+    bigquery,
+    functions,
+    featuresApi,
+    subscriptions,
+    archiveWriters,
+    endpoints,
+    stackFile,
+  };
+}
