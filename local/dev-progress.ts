@@ -116,8 +116,13 @@ export class DevProgress {
   }
 
   /** Until every expected row has landed and the counts stop moving (or the timeout). */
-  async waitForDrain(options: { expectedRows: number; timeoutMs: number }): Promise<boolean> {
-    const deadline = Date.now() + options.timeoutMs;
+  /**
+   * Waits until every expected row is in (and the counts have settled), as long as the pipeline
+   * makes progress: false after `stallMs` without any count moving, or after `maxMs` in all. A
+   * high-rate run drains for as long as it needs (the emulator's push delivery is the local limit).
+   */
+  async waitForDrain(options: { expectedRows: number; stallMs: number; maxMs: number }): Promise<boolean> {
+    const deadline = Date.now() + options.maxMs;
     let previous = '';
     let stableSince = Date.now();
     while (Date.now() < deadline) {
@@ -128,6 +133,7 @@ export class DevProgress {
         stableSince = Date.now();
       }
       if (counts.distinctRows >= options.expectedRows && Date.now() - stableSince >= 3000) return true;
+      if (Date.now() - stableSince >= options.stallMs) return false;
       await sleep(500);
     }
     return false;

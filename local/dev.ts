@@ -70,7 +70,7 @@ async function main(options: DevOptions): Promise<void> {
       shouldStop: () => stopping,
     });
     log('devices stopped; waiting for the pipeline to drain');
-    await progress.waitForDrain({ expectedRows: published.expectedRows, timeoutMs: 60_000 });
+    await progress.waitForDrain({ expectedRows: published.expectedRows, stallMs: 30_000, maxMs: 900_000 });
     // A short run ends long before an archive object would be cut (minutes or many MB): write the
     // open ones now, as Pub/Sub would when their max duration passes.
     log("writing the archives' open objects");
