@@ -149,7 +149,7 @@ async function dispatch(
 
 export function createBigQueryHttpServer(service: BigQueryService): Server {
   const table = routes(service);
-  return createServer((request, response) => {
+  const server = createServer((request, response) => {
     dispatch(table, request).then(
       ({ status, body }) => send(response, status, body),
       (error: unknown) => {
@@ -171,4 +171,9 @@ export function createBigQueryHttpServer(service: BigQueryService): Server {
       },
     );
   });
+  // Like Google's front ends, keep idle connections well past Node's 5 s client-side reuse window:
+  // with equal timeouts a client reuses a socket the server is closing ("socket hang up").
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
 }

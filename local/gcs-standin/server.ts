@@ -89,7 +89,7 @@ async function dispatch(ctx: RequestContext, method: string, rawPath: string): P
 }
 
 export function createStandinServer(store: DiskObjectStore, sessions: ResumableSessions): Server {
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
@@ -103,4 +103,9 @@ export function createStandinServer(store: DiskObjectStore, sessions: ResumableS
     };
     dispatch(ctx, req.method ?? 'GET', rawPath).catch((error: unknown) => sendError(res, error));
   });
+  // Like Google's front ends, keep idle connections well past Node's 5 s client-side reuse window:
+  // with equal timeouts a client reuses a socket the server is closing ("socket hang up").
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
 }
