@@ -324,42 +324,37 @@ export function qualifiedName(expr: Expr): string | undefined {
   return undefined;
 }
 
+/** The expressions directly inside one: what every walk over an expression tree descends into. */
+export function subexpressions(e: Expr): readonly Expr[] {
+  switch (e.type) {
+    case 'literal':
+    case 'variable':
+      return [];
+    case 'member':
+      return [e.object];
+    case 'index':
+      return [e.object, e.index];
+    case 'call':
+      return e.args;
+    case 'unary':
+      return [e.operand];
+    case 'binary':
+      return [e.left, e.right];
+    case 'list':
+      return e.items;
+    case 'map':
+      return e.entries.map((entry) => entry.value);
+  }
+}
+
 /** Variables an expression reads (roots of member chains), and the functions it calls. */
 export function references(expr: Expr): { variables: Set<string>; functions: Set<string> } {
   const variables = new Set<string>();
   const functions = new Set<string>();
   const walk = (e: Expr): void => {
-    switch (e.type) {
-      case 'variable':
-        variables.add(e.name);
-        return;
-      case 'member':
-        walk(e.object);
-        return;
-      case 'index':
-        walk(e.object);
-        walk(e.index);
-        return;
-      case 'call':
-        functions.add(e.name);
-        e.args.forEach(walk);
-        return;
-      case 'unary':
-        walk(e.operand);
-        return;
-      case 'binary':
-        walk(e.left);
-        walk(e.right);
-        return;
-      case 'list':
-        e.items.forEach(walk);
-        return;
-      case 'map':
-        for (const entry of e.entries) walk(entry.value);
-        return;
-      case 'literal':
-        return;
-    }
+    if (e.type === 'variable') variables.add(e.name);
+    if (e.type === 'call') functions.add(e.name);
+    subexpressions(e).forEach(walk);
   };
   walk(expr);
   return { variables, functions };

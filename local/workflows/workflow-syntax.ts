@@ -17,6 +17,7 @@ import {
   isExpression,
   parseExpression,
   qualifiedName,
+  subexpressions,
 } from './workflow-expression.js';
 import { HTTP_CALLS, KNOWN_CONSTANTS, KNOWN_FUNCTIONS } from './workflow-stdlib.js';
 
@@ -737,42 +738,13 @@ class Checker {
         this.problem(path, `${name} is a function: call it, ${name}(...)`, where);
         return;
       }
-      switch (e.type) {
-        case 'variable':
-          this.#scope.reads.push({ name: e.name, path, step: where });
-          return;
-        case 'member':
-          walk(e.object);
-          return;
-        case 'index':
-          walk(e.object);
-          walk(e.index);
-          return;
-        case 'call':
-          if (!KNOWN_FUNCTIONS.has(e.name) && !this.#subworkflowNames.has(e.name))
-            this.problem(
-              path,
-              `${e.name} is not a Workflows standard-library function or a subworkflow`,
-              where,
-            );
-          e.args.forEach(walk);
-          return;
-        case 'unary':
-          walk(e.operand);
-          return;
-        case 'binary':
-          walk(e.left);
-          walk(e.right);
-          return;
-        case 'list':
-          e.items.forEach(walk);
-          return;
-        case 'map':
-          for (const entry of e.entries) walk(entry.value);
-          return;
-        case 'literal':
-          return;
+      if (e.type === 'variable') {
+        this.#scope.reads.push({ name: e.name, path, step: where });
+        return;
       }
+      if (e.type === 'call' && !KNOWN_FUNCTIONS.has(e.name) && !this.#subworkflowNames.has(e.name))
+        this.problem(path, `${e.name} is not a Workflows standard-library function or a subworkflow`, where);
+      subexpressions(e).forEach(walk);
     };
     walk(expr);
   }

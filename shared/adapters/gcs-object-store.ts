@@ -56,17 +56,8 @@ export class GcsObjectStore implements ObjectStore {
     }
   }
 
-  async list(prefix: string): Promise<string[]> {
-    try {
-      const [files] = await this.#storage.bucket(this.bucket).getFiles({ prefix, autoPaginate: true });
-      // GCS lists in lexicographic order already; sorting keeps that true for any backend.
-      return files.map((file) => file.name).sort();
-    } catch (error) {
-      throw toSinkError(error, `gs://${this.bucket}/${prefix}*: listing failed`, {
-        bucket: this.bucket,
-        prefix,
-      });
-    }
+  list(prefix: string): Promise<string[]> {
+    return listObjectNames(this.#storage, this.bucket, prefix);
   }
 }
 
@@ -102,4 +93,15 @@ export function createStorageClient(
 
 function endpointUrl(hostOrUrl: string): string {
   return /^https?:\/\//.test(hostOrUrl) ? hostOrUrl : `http://${hostOrUrl}`;
+}
+
+/** Object names under a prefix, in lexicographic order (every page). */
+export async function listObjectNames(storage: Storage, bucket: string, prefix: string): Promise<string[]> {
+  try {
+    const [files] = await storage.bucket(bucket).getFiles({ prefix, autoPaginate: true });
+    // GCS lists in lexicographic order already; sorting keeps that true for any backend.
+    return files.map((file) => file.name).sort();
+  } catch (error) {
+    throw toSinkError(error, `gs://${bucket}/${prefix}*: listing failed`, { bucket, prefix });
+  }
 }

@@ -1,5 +1,6 @@
 import type { Storage } from '@google-cloud/storage';
 import type { VersionedObject, VersionedObjectStore } from '../ports/versioned-object-store.js';
+import { listObjectNames } from './gcs-object-store.js';
 import { httpStatusOf, toSinkError } from './google-api-error.js';
 
 /**
@@ -65,15 +66,7 @@ export class GcsVersionedObjectStore implements VersionedObjectStore {
     }
   }
 
-  async list(prefix: string): Promise<string[]> {
-    try {
-      const [files] = await this.#storage.bucket(this.bucket).getFiles({ prefix, autoPaginate: true });
-      return files.map((file) => file.name).sort();
-    } catch (error) {
-      throw toSinkError(error, `gs://${this.bucket}/${prefix}*: listing failed`, {
-        bucket: this.bucket,
-        prefix,
-      });
-    }
+  list(prefix: string): Promise<string[]> {
+    return listObjectNames(this.#storage, this.bucket, prefix);
   }
 }
