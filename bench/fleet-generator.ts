@@ -1,15 +1,15 @@
-import { createSeededRandom } from '../local/seeded-random.js';
+import { createSeededRandom } from '../local/simulator/seeded-random.js';
 import {
   type ArrivalKind,
   type DisorderOptions,
   generateTelemetry,
   shuffleWithinLateness,
-} from '../local/telemetry-generator.js';
+} from '../local/simulator/telemetry-generator.js';
 import { deriveEventId } from '../shared/telemetry/telemetry-event-id.js';
 import type { TelemetryReading } from '../shared/telemetry/telemetry-reading.js';
 
 /**
- * The bench's fleets, from the shared telemetry generator (local/telemetry-generator.ts): every
+ * The bench's fleets, from the shared telemetry generator (local/simulator/telemetry-generator.ts): every
  * vehicle sends readings at 1 Hz of event time, delivered in arrival order with the disorder asked
  * for. Deterministic for a seed, so two runs replay the very same stream.
  *

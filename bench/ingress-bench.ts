@@ -11,9 +11,9 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FUNCTIONS, type RunningFunction, startFunction } from '../local/function-servers.js';
-import { startLocalStack } from '../local/local-stack.js';
-import { createPipelineResources } from '../local/pipeline-resources.js';
+import { FUNCTIONS, type RunningFunction, startFunction } from '../local/servers/function-servers.js';
+import { startLocalStack } from '../local/servers/local-stack.js';
+import { createPipelineResources } from '../local/servers/pipeline-resources.js';
 import { createBigQueryClient, createBigQueryFeatureSink } from '../shared/adapters/bigquery-feature-sink.js';
 import { createStorageClient } from '../shared/adapters/gcs-object-store.js';
 import { createPubSubClient } from '../shared/adapters/pubsub-publisher.js';
@@ -110,7 +110,8 @@ async function main(): Promise<void> {
     await pubsub.topic(config.topics.telemetry).get({ autoCreate: true });
     const start = (target: string): Promise<RunningFunction> => {
       const spec = FUNCTIONS.find((f) => f.target === target);
-      if (spec === undefined) throw new Error(`${target} is not in local/function-servers.ts FUNCTIONS`);
+      if (spec === undefined)
+        throw new Error(`${target} is not in local/servers/function-servers.ts FUNCTIONS`);
       return startFunction({ spec, repoRoot: join(dataDir, 'build'), logDir: join(dataDir, 'logs'), env });
     };
     const gateway = await start('ingestGateway');

@@ -3,8 +3,8 @@ import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import autocannon from 'autocannon';
-import { FUNCTIONS, startFunction } from '../local/function-servers.js';
-import { createSeededRandom } from '../local/seeded-random.js';
+import { FUNCTIONS, startFunction } from '../local/servers/function-servers.js';
+import { createSeededRandom } from '../local/simulator/seeded-random.js';
 import { type LatencySummary, summarizeLatencies } from './concurrent-replay.js';
 
 /**
@@ -94,7 +94,8 @@ export async function runOnlineHttp(options: {
   onProgress?: (done: number) => void;
 }): Promise<HttpLoadResult[]> {
   const spec = FUNCTIONS.find((f) => f.target === 'featuresApi');
-  if (spec === undefined) throw new Error('featuresApi is not in local/function-servers.ts FUNCTIONS');
+  if (spec === undefined)
+    throw new Error('featuresApi is not in local/servers/function-servers.ts FUNCTIONS');
   const fn = await startFunction({
     spec,
     repoRoot: options.buildRoot,

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createSeededRandom } from '../local/seeded-random.js';
+import { createSeededRandom } from '../local/simulator/seeded-random.js';
 import { RedisWindowStore, type RedisWindowStoreOptions } from '../shared/adapters/redis-window-store.js';
 import { buildFeatureRow } from '../shared/rows/feature-row.js';
 import { replayConcurrently, summarizeLatencies } from './concurrent-replay.js';

@@ -2,7 +2,7 @@
  * The archives are Pub/Sub Cloud Storage subscriptions: one on the feature-rows topic (GCS
  * `features/`), one on telemetry-raw (GCS `raw/`, the messages' bytes as sent, unknown fields and
  * all). Their settings live here, once: the infra creates the subscriptions from them and the
- * local writer (local/cloud-storage-subscription-writer.ts) imitates them on the emulator, which
+ * local writer (local/servers/cloud-storage-subscription-writer.ts) imitates them on the emulator, which
  * has no Cloud Storage subscriptions.
  *
  * Semantics follow Google's CloudStorageConfig reference (pubsub.proto, and the "Cloud Storage

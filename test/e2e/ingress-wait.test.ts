@@ -12,7 +12,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Message, PubSub } from '@google-cloud/pubsub';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPipelineResources } from '../../local/pipeline-resources.js';
+import { createPipelineResources } from '../../local/servers/pipeline-resources.js';
 import {
   createBigQueryClient,
   createBigQueryFeatureSink,

@@ -13,8 +13,11 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Message, PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ArchiveWriters, startArchiveWriters } from '../../local/cloud-storage-subscription-writer.js';
-import { createPipelineResources } from '../../local/pipeline-resources.js';
+import {
+  type ArchiveWriters,
+  startArchiveWriters,
+} from '../../local/servers/cloud-storage-subscription-writer.js';
+import { createPipelineResources } from '../../local/servers/pipeline-resources.js';
 import {
   createBigQueryClient,
   createBigQueryFeatureSink,

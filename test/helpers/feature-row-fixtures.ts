@@ -2,7 +2,7 @@
 // reading of the shared telemetry generator and a hand-made window snapshot (one aggregate per
 // window: 1m, 5m, 15m, 1h).
 
-import { generateTelemetry } from '../../local/telemetry-generator.js';
+import { generateTelemetry } from '../../local/simulator/telemetry-generator.js';
 import { buildFeatureRow, type FeatureRow } from '../../shared/rows/feature-row.js';
 import type { TelemetryReading } from '../../shared/telemetry/telemetry-reading.js';
 import type { WindowAggregate, WindowSnapshot } from '../../shared/windows/window-snapshot.js';

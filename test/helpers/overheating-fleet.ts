@@ -5,7 +5,7 @@
 // fleets share one Redis without sharing state.
 
 import { Redis } from 'ioredis';
-import { generateTelemetry } from '../../local/telemetry-generator.js';
+import { generateTelemetry } from '../../local/simulator/telemetry-generator.js';
 import { RedisWindowStore } from '../../shared/adapters/redis-window-store.js';
 import { computeFeatureRows } from '../../shared/features/feature-engine.js';
 import type { FeatureRow } from '../../shared/rows/feature-row.js';

@@ -1,10 +1,10 @@
 // A seeded telemetry stream in arrival order, for replaying through the feature engine and
-// recomputing offline: the shared telemetry generator (local/telemetry-generator.ts) at 1 Hz per
+// recomputing offline: the shared telemetry generator (local/simulator/telemetry-generator.ts) at 1 Hz per
 // vehicle, with the disorder a real fleet sends (re-sends, conflicting re-sends, readings held back
 // by seconds to minutes alone or in bursts, readings beyond the allowed lateness, pauses without
 // readings, vehicles uploading their offline buffer). Pure: the same options give the same arrivals.
 
-import { type ArrivalKind, generateTelemetry } from '../../local/telemetry-generator.js';
+import { type ArrivalKind, generateTelemetry } from '../../local/simulator/telemetry-generator.js';
 import type { TelemetryReading } from '../../shared/telemetry/telemetry-reading.js';
 
 /** What the generator meant an arrival to be. The recomputation classifies on its own. */

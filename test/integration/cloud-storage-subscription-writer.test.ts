@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloudStorageSubscriptionWriter } from '../../local/cloud-storage-subscription-writer.js';
+import { CloudStorageSubscriptionWriter } from '../../local/servers/cloud-storage-subscription-writer.js';
 import { createStorageClient, GcsObjectStore } from '../../shared/adapters/gcs-object-store.js';
 import { createPubSubClient } from '../../shared/adapters/pubsub-publisher.js';
 import type { CloudStorageSubscriptionSettings } from '../../shared/archive-subscriptions.js';

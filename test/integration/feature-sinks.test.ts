@@ -3,7 +3,7 @@ import type { BigQuery } from '@google-cloud/bigquery';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloudStorageSubscriptionWriter } from '../../local/cloud-storage-subscription-writer.js';
+import { CloudStorageSubscriptionWriter } from '../../local/servers/cloud-storage-subscription-writer.js';
 import { BigQueryFeatureSink, createBigQueryClient } from '../../shared/adapters/bigquery-feature-sink.js';
 import { createStorageClient, GcsObjectStore } from '../../shared/adapters/gcs-object-store.js';
 import { featureRowMessages, PubSubFeatureRowSink } from '../../shared/adapters/pubsub-feature-row-sink.js';

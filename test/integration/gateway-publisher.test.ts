@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Message, PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { fleetTopic, LOCAL_FLEET_SECRET } from '../../local/gateway-publisher.js';
+import { fleetTopic, LOCAL_FLEET_SECRET } from '../../local/simulator/gateway-publisher.js';
 import { createPubSubClient } from '../../shared/adapters/pubsub-publisher.js';
 import { verifyRequestSignature } from '../../shared/ingress/request-signature.js';
 import { reading } from '../helpers/ingress-fakes.js';

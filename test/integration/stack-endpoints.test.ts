@@ -1,5 +1,5 @@
 // A tool pointed at a running `npm run dev` stack needs only `<data-dir>/stack.json`: the stack is
-// started the way local/dev.ts starts it (without the simulator), and every endpoint the file names
+// started the way local/dev/dev.ts starts it (without the simulator), and every endpoint the file names
 // answers, with the official clients where there is one.
 
 import { execFile } from 'node:child_process';
@@ -11,10 +11,10 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevStack } from '../../local/dev-stack.js';
-import { FUNCTIONS } from '../../local/function-servers.js';
-import type { StackEndpoints } from '../../local/stack-endpoints.js';
-import { readStackFile, stackFilePath } from '../../local/stack-file.js';
+import { startDevStack } from '../../local/dev/dev-stack.js';
+import type { StackEndpoints } from '../../local/dev/stack-endpoints.js';
+import { readStackFile, stackFilePath } from '../../local/dev/stack-file.js';
+import { FUNCTIONS } from '../../local/servers/function-servers.js';
 import { createBigQueryClient } from '../../shared/adapters/bigquery-feature-sink.js';
 import { createStorageClient } from '../../shared/adapters/gcs-object-store.js';
 import { createPubSubClient } from '../../shared/adapters/pubsub-publisher.js';

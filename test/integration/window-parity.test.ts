@@ -15,7 +15,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSeededRandom, deriveSeed } from '../../local/seeded-random.js';
+import { createSeededRandom, deriveSeed } from '../../local/simulator/seeded-random.js';
 import { RedisWindowStore, vehicleKey } from '../../shared/adapters/redis-window-store.js';
 import { computeFeatureRows } from '../../shared/features/feature-engine.js';
 import type { FeatureRow } from '../../shared/rows/feature-row.js';

@@ -4,7 +4,7 @@
 // with the API's request and answer shapes (no Google Cloud here).
 
 import { describe, expect, it } from 'vitest';
-import { CloudRetrainExecutor } from '../../local/cloud-executions.js';
+import { CloudRetrainExecutor } from '../../local/retraining/cloud-executions.js';
 
 type Execution = { name?: string; state?: string | number; result?: string; error?: { payload?: string } };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BatchLimits, TextObjectBatch } from '../../local/cloud-storage-subscription-batch.js';
+import { type BatchLimits, TextObjectBatch } from '../../local/servers/cloud-storage-subscription-batch.js';
 
 // How the local Cloud Storage subscription cuts objects: by bytes, by message count, by duration,
 // and what the text format writes.

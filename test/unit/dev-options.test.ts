@@ -2,7 +2,7 @@
 // request.
 
 import { describe, expect, it } from 'vitest';
-import { parseDevOptions } from '../../local/dev-options.js';
+import { parseDevOptions } from '../../local/dev/dev-options.js';
 import { loadConfig } from '../../shared/config.js';
 
 describe('npm run dev options', () => {

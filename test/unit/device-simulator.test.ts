@@ -3,15 +3,15 @@ import {
   InvalidSimulatorOptionsError,
   type SimulatedMessage,
   simulateFleet,
-} from '../../local/device-simulator.js';
-import { createSeededRandom } from '../../local/seeded-random.js';
+} from '../../local/simulator/device-simulator.js';
+import { createSeededRandom } from '../../local/simulator/seeded-random.js';
 import {
   type ArrivalKind,
   type DisorderOptions,
   generateTelemetry,
   shuffleWithinLateness,
   type TelemetryArrival,
-} from '../../local/telemetry-generator.js';
+} from '../../local/simulator/telemetry-generator.js';
 import { haversineKm } from '../../shared/geo/haversine.js';
 import { parseTelemetryMessage, type TelemetryReading } from '../../shared/telemetry/index.js';
 

@@ -1,7 +1,7 @@
 // The trainer's parts: standardization, logistic regression (against closed forms and its own
 // optimality conditions), the promotion gate, and a whole training run on synthetic examples.
 import { describe, expect, it } from 'vitest';
-import { createSeededRandom } from '../../local/seeded-random.js';
+import { createSeededRandom } from '../../local/simulator/seeded-random.js';
 import { fitLogisticRegression, sigmoid } from '../../shared/model/logistic-regression.js';
 import { rocAuc } from '../../shared/model/metrics.js';
 import type { ModelError } from '../../shared/model/model-error.js';

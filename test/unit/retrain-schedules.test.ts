@@ -11,7 +11,7 @@ import {
   type ExecutionOutcome,
   type RetrainExecutor,
   runIntervals,
-} from '../../local/retrain-runs.js';
+} from '../../local/retraining/retrain-runs.js';
 import { RUN_ID_PATTERN } from '../../shared/retraining/model-registry.js';
 import { cloudSchedulerJobs } from '../../shared/schedules/cloud-scheduler-jobs.js';
 import {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { DONE_STATUSES } from '../../local/retrain-runs.js';
+import { DONE_STATUSES } from '../../local/retraining/retrain-runs.js';
 import type { WorkflowValue } from '../../local/workflows/workflow-errors.js';
 import { LocalWorkflow, type RunOptions } from '../../local/workflows/workflow-runner.js';
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSeededRandom, type SeededRandom } from '../../local/seeded-random.js';
+import { createSeededRandom, type SeededRandom } from '../../local/simulator/seeded-random.js';
 import {
   EVENT_ID_PATTERN,
   parseTelemetryMessage,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
-import { createSeededRandom, type SeededRandom } from '../../local/seeded-random.js';
+import { createSeededRandom, type SeededRandom } from '../../local/simulator/seeded-random.js';
 import {
   buildTelemetryJsonSchema,
   CODE_ONLY_RULES,

@@ -1,10 +1,10 @@
 // What a running local stack offers a user or a tool: every URL, host, project, topic,
 // subscription, dataset, table and bucket, as `<data-dir>/stack.json`, and a short "try it" block.
-// Pure: local/stack-file.ts writes and reads the file.
+// Pure: local/dev/stack-file.ts writes and reads the file.
 
-import type { FleetConfig } from '../shared/config.js';
-import { TELEMETRY_ROUTE } from '../shared/ingress/request-signature.js';
-import type { PipelineSubscriptions } from './pipeline-resources.js';
+import type { FleetConfig } from '../../shared/config.js';
+import { TELEMETRY_ROUTE } from '../../shared/ingress/request-signature.js';
+import type { PipelineSubscriptions } from '../servers/pipeline-resources.js';
 
 export const STACK_FILE_NAME = 'stack.json';
 
@@ -28,7 +28,7 @@ export interface StackEndpoints {
   gateway: {
     url: string;
     telemetryUrl: string;
-    /** The local stack's public fleet secret (local/gateway-publisher.ts); `npm run device` derives keys from it. */
+    /** The local stack's public fleet secret (local/simulator/gateway-publisher.ts); `npm run device` derives keys from it. */
     fleetSecret: string;
   };
   pubsub: {

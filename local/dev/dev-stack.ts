@@ -9,16 +9,19 @@ import type { BigQuery } from '@google-cloud/bigquery';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
 import { PassThroughClient } from 'google-auth-library';
-import { createBigQueryClient, createBigQueryFeatureSink } from '../shared/adapters/bigquery-feature-sink.js';
-import { createStorageClient, GcsObjectStore } from '../shared/adapters/gcs-object-store.js';
-import { createPubSubClient } from '../shared/adapters/pubsub-publisher.js';
-import { type FleetConfig, loadConfig } from '../shared/config.js';
-import { type ArchiveWriters, startArchiveWriters } from './cloud-storage-subscription-writer.js';
-import { vehicleIdFor } from './device-simulator.js';
-import { FUNCTIONS, type RunningFunction, startFunction } from './function-servers.js';
-import { LOCAL_FLEET_SECRET } from './gateway-publisher.js';
-import { type LocalStack, startLocalStack } from './local-stack.js';
-import { createPipelineResources, type PipelineSubscriptions } from './pipeline-resources.js';
+import {
+  createBigQueryClient,
+  createBigQueryFeatureSink,
+} from '../../shared/adapters/bigquery-feature-sink.js';
+import { createStorageClient, GcsObjectStore } from '../../shared/adapters/gcs-object-store.js';
+import { createPubSubClient } from '../../shared/adapters/pubsub-publisher.js';
+import { type FleetConfig, loadConfig } from '../../shared/config.js';
+import { type ArchiveWriters, startArchiveWriters } from '../servers/cloud-storage-subscription-writer.js';
+import { FUNCTIONS, type RunningFunction, startFunction } from '../servers/function-servers.js';
+import { type LocalStack, startLocalStack } from '../servers/local-stack.js';
+import { createPipelineResources, type PipelineSubscriptions } from '../servers/pipeline-resources.js';
+import { vehicleIdFor } from '../simulator/device-simulator.js';
+import { LOCAL_FLEET_SECRET } from '../simulator/gateway-publisher.js';
 import { describeStack, type StackEndpoints } from './stack-endpoints.js';
 import { writeStackFile } from './stack-file.js';
 

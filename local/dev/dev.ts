@@ -7,13 +7,13 @@
 
 import { mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { ensurePrerequisites } from '../prerequisites.js';
+import { fleetTopic } from '../simulator/gateway-publisher.js';
+import { publishSimulatedFleet } from '../simulator/simulated-publisher.js';
 import { type DevOptions, parseDevOptions } from './dev-options.js';
 import { DevProgress } from './dev-progress.js';
 import { startDevStack } from './dev-stack.js';
 import { collectSummary, printSummary } from './dev-summary.js';
-import { fleetTopic } from './gateway-publisher.js';
-import { ensurePrerequisites } from './prerequisites.js';
-import { publishSimulatedFleet } from './simulated-publisher.js';
 import { tryItLines } from './stack-endpoints.js';
 
 const repoRoot = resolve(import.meta.dirname, '..');

@@ -7,7 +7,7 @@
 // Intervals whose run is recorded as done are skipped (GET /v1/runs/{run_id}); --rerun runs them.
 
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../shared/config.js';
+import { loadConfig } from '../../shared/config.js';
 import {
   backfillIntervals,
   dataIntervalFor,
@@ -16,7 +16,7 @@ import {
   parseDuration,
   parseInstant,
   type Schedule,
-} from '../shared/schedules/timetable.js';
+} from '../../shared/schedules/timetable.js';
 import { CloudRetrainExecutor } from './cloud-executions.js';
 import { describeRun } from './retrain-report.js';
 import { type IntervalRun, type RetrainExecutor, type RunLookup, runIntervals } from './retrain-runs.js';

@@ -15,8 +15,8 @@ import {
   type ParsedDatetimeFormat,
   parseFilenameDatetimeFormat,
   validateCloudStorageSubscription,
-} from '../shared/archive-subscriptions.js';
-import type { ObjectStore } from '../shared/ports/object-store.js';
+} from '../../shared/archive-subscriptions.js';
+import type { ObjectStore } from '../../shared/ports/object-store.js';
 import { type BatchLimits, TextObjectBatch } from './cloud-storage-subscription-batch.js';
 
 export interface CloudStorageSubscriptionWriterOptions {

@@ -3,8 +3,9 @@
 
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadConfig } from '../shared/config.js';
-import { parseSchedules, type Schedule } from '../shared/schedules/timetable.js';
+import { loadConfig } from '../../shared/config.js';
+import { parseSchedules, type Schedule } from '../../shared/schedules/timetable.js';
+import { LocalWorkflow } from '../workflows/workflow-runner.js';
 import { formatStep } from './retrain-report.js';
 import {
   LocalRetrainExecutor,
@@ -13,7 +14,6 @@ import {
   TrainerRunLookup,
 } from './retrain-runs.js';
 import { startRetrainStack } from './retrain-stack.js';
-import { LocalWorkflow } from './workflows/workflow-runner.js';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
 

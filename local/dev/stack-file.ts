@@ -1,4 +1,4 @@
-// Writes and reads `<data-dir>/stack.json` (local/stack-endpoints.ts says what it holds).
+// Writes and reads `<data-dir>/stack.json` (local/dev/stack-endpoints.ts says what it holds).
 
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -4,9 +4,9 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExecutionsClient } from '@google-cloud/workflows';
-import type { RetrainArguments } from '../shared/schedules/timetable.js';
+import type { RetrainArguments } from '../../shared/schedules/timetable.js';
+import type { WorkflowValue } from '../workflows/workflow-errors.js';
 import type { ExecutionOutcome, RetrainExecutor } from './retrain-runs.js';
-import type { WorkflowValue } from './workflows/workflow-errors.js';
 
 type Client = Pick<ExecutionsClient, 'createExecution' | 'getExecution' | 'workflowPath'>;
 

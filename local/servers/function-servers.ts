@@ -4,9 +4,9 @@
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
-import { LOCAL_FLEET_SECRET } from './gateway-publisher.js';
-import { getFreePort } from './servers/free-port.js';
-import { type ProcessGroup, startProcessGroup } from './servers/process-group.js';
+import { LOCAL_FLEET_SECRET } from '../simulator/gateway-publisher.js';
+import { getFreePort } from './free-port.js';
+import { type ProcessGroup, startProcessGroup } from './process-group.js';
 
 export interface FunctionSpec {
   /** Folder under functions/ and dist/functions/. */

@@ -11,9 +11,9 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../shared/config.js';
-import { deriveDeviceKey, signRequest, TELEMETRY_ROUTE } from '../shared/ingress/request-signature.js';
-import { VEHICLE_ID_PATTERN } from '../shared/telemetry/index.js';
+import { loadConfig } from '../../shared/config.js';
+import { deriveDeviceKey, signRequest, TELEMETRY_ROUTE } from '../../shared/ingress/request-signature.js';
+import { VEHICLE_ID_PATTERN } from '../../shared/telemetry/index.js';
 import { LOCAL_FLEET_SECRET } from './gateway-publisher.js';
 
 const USAGE = `usage:

@@ -1,6 +1,6 @@
-import { EARTH_RADIUS_KM } from '../shared/geo/haversine.js';
-import { deriveEventId } from '../shared/telemetry/telemetry-event-id.js';
-import type { TelemetryReading } from '../shared/telemetry/telemetry-reading.js';
+import { EARTH_RADIUS_KM } from '../../shared/geo/haversine.js';
+import { deriveEventId } from '../../shared/telemetry/telemetry-event-id.js';
+import type { TelemetryReading } from '../../shared/telemetry/telemetry-reading.js';
 import { createSeededRandom, deriveSeed, type SeededRandom } from './seeded-random.js';
 
 /**

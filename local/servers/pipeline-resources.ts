@@ -2,11 +2,11 @@
 // feature-rows and alerts topics (with a pull subscription `<alerts topic>-watch` to read alerts), the push subscription that feeds processTelemetry (with a retry and
 // dead-letter policy), a pull subscription to watch the dead-letter topic, the bucket, and, in
 // place of the two archive Cloud Storage subscriptions the emulator lacks, pull subscriptions of
-// the same names for the local writer (local/cloud-storage-subscription-writer.ts).
+// the same names for the local writer (local/servers/cloud-storage-subscription-writer.ts).
 
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
-import { type ArchiveSubscriptions, archiveSubscriptions } from '../shared/archive-subscriptions.js';
+import { type ArchiveSubscriptions, archiveSubscriptions } from '../../shared/archive-subscriptions.js';
 
 export interface PipelineSubscriptions {
   /** Push subscription feeding processTelemetry: `<telemetry topic>-process-telemetry`. */

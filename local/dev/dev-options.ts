@@ -2,7 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { loadConfig } from '../shared/config.js';
+import { loadConfig } from '../../shared/config.js';
 
 /** The functions' own default (ALLOWED_LATENESS_S in shared/config.ts): the stack behaves like a deployment. */
 const DEFAULT_LATENESS_S = loadConfig({}).engine.allowedLatenessMs / 1000;

@@ -11,9 +11,9 @@ import {
   runIdFor,
   type Schedule,
   workflowArguments,
-} from '../shared/schedules/timetable.js';
-import type { WorkflowValue } from './workflows/workflow-errors.js';
-import type { LocalWorkflow, StepLogEntry } from './workflows/workflow-runner.js';
+} from '../../shared/schedules/timetable.js';
+import type { WorkflowValue } from '../workflows/workflow-errors.js';
+import type { LocalWorkflow, StepLogEntry } from '../workflows/workflow-runner.js';
 
 /** Run statuses that finish an interval (retrain.yaml's done_statuses); `failed` does not. */
 export const DONE_STATUSES: ReadonlySet<string> = new Set([

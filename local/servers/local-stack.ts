@@ -3,10 +3,10 @@
 // run against them (the same variables production sets to the real services).
 
 import { join } from 'node:path';
-import { startBigQueryStandin } from './bigquery-standin/index.js';
-import { startGcsStandin } from './gcs-standin/index.js';
-import { startPubSubEmulator } from './servers/pubsub-emulator.js';
-import { startRedis } from './servers/redis-server.js';
+import { startBigQueryStandin } from '../bigquery-standin/index.js';
+import { startGcsStandin } from '../gcs-standin/index.js';
+import { startPubSubEmulator } from './pubsub-emulator.js';
+import { startRedis } from './redis-server.js';
 
 export interface LocalStack {
   projectId: string;

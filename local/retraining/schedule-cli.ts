@@ -7,7 +7,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { dueIntervals, nextTicks, parseInstant, runIdFor } from '../shared/schedules/timetable.js';
+import { dueIntervals, nextTicks, parseInstant, runIdFor } from '../../shared/schedules/timetable.js';
 import { describeRun, describeSchedule } from './retrain-report.js';
 import { runIntervals } from './retrain-runs.js';
 import { localExecutor, readScheduleFile } from './retrain-setup.js';

@@ -3,13 +3,13 @@
 import { EventEmitter } from 'node:events';
 import type { BigQuery } from '@google-cloud/bigquery';
 import type { Storage } from '@google-cloud/storage';
-import type { ArchiveSubscriptions } from '../shared/archive-subscriptions.js';
-import type { FleetConfig } from '../shared/config.js';
-import type { ArchiveWriters } from './cloud-storage-subscription-writer.js';
+import type { ArchiveSubscriptions } from '../../shared/archive-subscriptions.js';
+import type { FleetConfig } from '../../shared/config.js';
+import type { ArchiveWriters } from '../servers/cloud-storage-subscription-writer.js';
+import type { RunningFunction } from '../servers/function-servers.js';
+import { vehicleIdFor } from '../simulator/device-simulator.js';
+import type { PublishedFleet } from '../simulator/simulated-publisher.js';
 import type { DevProgress, LandedCounts } from './dev-progress.js';
-import { vehicleIdFor } from './device-simulator.js';
-import type { RunningFunction } from './function-servers.js';
-import type { PublishedFleet } from './simulated-publisher.js';
 
 export interface FeatureArchiveSummary {
   objects: number;

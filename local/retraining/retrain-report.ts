@@ -2,10 +2,10 @@
 // run (the champion's AUC beside the one-feature baseline, a rejection's reasons, the failed
 // expectations, the drift that triggered a retrain), and a schedule's next ticks.
 
-import { dataIntervalFor, nextTicks, type Schedule } from '../shared/schedules/timetable.js';
+import { dataIntervalFor, nextTicks, type Schedule } from '../../shared/schedules/timetable.js';
+import type { WorkflowMap, WorkflowValue } from '../workflows/workflow-errors.js';
+import type { StepLogEntry } from '../workflows/workflow-runner.js';
 import type { IntervalRun } from './retrain-runs.js';
-import type { WorkflowMap, WorkflowValue } from './workflows/workflow-errors.js';
-import type { StepLogEntry } from './workflows/workflow-runner.js';
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 const fixed = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(4) : '-');

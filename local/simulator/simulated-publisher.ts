@@ -7,7 +7,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Topic } from '@google-cloud/pubsub';
-import type { DevOptions } from './dev-options.js';
+import type { DevOptions } from '../dev/dev-options.js';
 import { type SimulatedMessage, type SimulatedMessageKind, simulateFleet } from './device-simulator.js';
 
 export type PublishedByKind = Record<SimulatedMessageKind, number>;

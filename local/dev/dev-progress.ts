@@ -8,7 +8,7 @@ import type { BigQuery } from '@google-cloud/bigquery';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
 import cliProgress from 'cli-progress';
-import type { FleetConfig } from '../shared/config.js';
+import type { FleetConfig } from '../../shared/config.js';
 
 export interface LandedCounts {
   rows: number;

@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startBigQueryStandin } from './bigquery-standin/index.js';
-import { FUNCTIONS, type RunningFunction, startFunction } from './function-servers.js';
-import { startGcsStandin } from './gcs-standin/index.js';
+import { startBigQueryStandin } from '../bigquery-standin/index.js';
+import { startGcsStandin } from '../gcs-standin/index.js';
+import { FUNCTIONS, type RunningFunction, startFunction } from '../servers/function-servers.js';
 
 export interface RetrainStack {
   trainerUrl: string;

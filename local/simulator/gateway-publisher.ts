@@ -6,12 +6,12 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type PublishCallback, type PubSub, Topic } from '@google-cloud/pubsub';
-import { deriveDeviceKey, signRequest, TELEMETRY_ROUTE } from '../shared/ingress/request-signature.js';
-import { VEHICLE_ID_PATTERN } from '../shared/telemetry/index.js';
+import { deriveDeviceKey, signRequest, TELEMETRY_ROUTE } from '../../shared/ingress/request-signature.js';
+import { VEHICLE_ID_PATTERN } from '../../shared/telemetry/index.js';
 
 type MessageOptions = Parameters<Topic['publishMessage']>[0];
 
-/** The local stack's fleet secret: public, for the local stack only (local/function-servers.ts). */
+/** The local stack's fleet secret: public, for the local stack only (local/servers/function-servers.ts). */
 export const LOCAL_FLEET_SECRET = 'local-stack-fleet-secret-not-for-production-0001';
 
 const MAX_ATTEMPTS = 6;
@@ -107,7 +107,7 @@ export async function postSigned(
 
 /**
  * The topic the simulator publishes to: the plain topic, or one that sends `share` of the fleet
- * through the gateway among `functions` (as started by local/function-servers.ts).
+ * through the gateway among `functions` (as started by local/servers/function-servers.ts).
  */
 export function fleetTopic(
   pubsub: PubSub,
