@@ -10,6 +10,7 @@ import { format } from 'node:util';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { FleetError, isTransient } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
+import { isKnownLibraryWarning } from './known-warnings.js';
 
 const CONSOLE_LEVELS = [
   ['debug', 'debug'],
@@ -44,7 +45,10 @@ export function installProcessLogging(name: string): Logger {
   });
   // Node's default warning printer is the only 'warning' listener; replace it with an entry.
   process.removeAllListeners('warning');
-  process.on('warning', (warning) => logger.warn({ err: warning }, warning.message));
+  process.on('warning', (warning) => {
+    if (isKnownLibraryWarning(warning)) logger.debug({ err: warning }, warning.message);
+    else logger.warn({ err: warning }, warning.message);
+  });
   installed = logger;
   return logger;
 }

@@ -24,20 +24,35 @@ import type { IncomingMessage } from 'node:http';
 import type { IngressResponse } from '../ingress/ingress-response.js';
 import { checkDeclaredBody } from '../ingress/request-checks.js';
 
+/**
+ * The limit for the JSON APIs (features API, trainer, drift): their requests are a few ids or an
+ * interval, so 1 MiB is generous; guarding them means a malformed body gets the app's JSON error
+ * instead of the framework's HTML page.
+ */
+export const API_BODY_LIMIT_BYTES = 1 << 20;
+
 export interface RequestBodyGuardOptions {
   /** Only requests to these paths; every request of the process when absent. */
   paths?: readonly string[];
+  /**
+   * Only requests whose path starts with this. The JSON APIs guard `/v1/`, their routes' root, so
+   * that a Pub/Sub push to `/` served in the same process (as in the end-to-end test) still
+   * reaches the framework's JSON parser.
+   */
+  pathPrefix?: string;
   /** Read per request, so the limit comes from configuration once it is loaded. */
   maxBodyBytes: () => number;
 }
 
 const refused = new WeakMap<IncomingMessage, IngressResponse>();
 let guardedPaths: Set<string> | undefined;
+let guardedPrefix = '';
 let maxBodyBytes: () => number = () => 0;
 let installed = false;
 
 export function guardRequestBodies(options: RequestBodyGuardOptions): void {
   guardedPaths = options.paths === undefined ? undefined : new Set(options.paths);
+  guardedPrefix = options.pathPrefix ?? '';
   maxBodyBytes = options.maxBodyBytes;
   if (installed) return;
   installed = true;
@@ -66,7 +81,9 @@ function onRequestStart(message: unknown): void {
   try {
     const request = (message as { request?: IncomingMessage }).request;
     if (request === undefined) return;
-    if (guardedPaths !== undefined && !guardedPaths.has(pathOf(request.url))) return;
+    const path = pathOf(request.url);
+    if (guardedPaths !== undefined && !guardedPaths.has(path)) return;
+    if (!path.startsWith(guardedPrefix)) return;
     const headers = request.headers;
     const answer = checkDeclaredBody(
       {

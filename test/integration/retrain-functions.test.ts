@@ -239,14 +239,35 @@ describe('trainer and drift functions over HTTP', () => {
     expect(res.body.error.code).toBe(code);
   });
 
-  it('400 for a body that is not JSON (functions-framework itself refuses malformed application/json)', async () => {
-    const res = await call(trainerUrl, '/v1/quality', '{"data_interval_start":', 'text/plain');
-    expect(res).toMatchObject({ status: 400, body: { error: { code: 'invalid_json' } } });
-    const framework = await fetch(`${trainerUrl}/v1/quality`, {
+  it.each([
+    ['text/plain', '{"data_interval_start":'],
+    ['application/json', '{"data_interval_start":'],
+    ['application/json', '{"__proto__": {"x": 1}, "data_interval_start": [}'],
+  ])(
+    '400 invalid_json in JSON for a malformed %s body (the app parses it, never the framework)',
+    async (type, body) => {
+      for (const url of [trainerUrl, driftUrl]) {
+        const res = await fetch(`${url}${url === trainerUrl ? '/v1/quality' : '/v1/drift'}`, {
+          method: 'POST',
+          headers: { 'content-type': type },
+          body,
+        });
+        expect(res.status).toBe(400);
+        expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+        const answer = (await res.json()) as Answer;
+        expect(answer.error.code).toBe('invalid_json');
+        expect(JSON.stringify(answer)).not.toMatch(/at \S+ \(|node_modules/);
+      }
+    },
+  );
+
+  it('refuses a body over 1 MiB unread with 413, in JSON', async () => {
+    const res = await fetch(`${trainerUrl}/v1/quality`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: '{"data_interval_start":',
+      body: `"${'x'.repeat(2 << 20)}"`,
     });
-    expect(framework.status).toBe(400);
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as Answer).error.code).toBeTypeOf('string');
   });
 });
