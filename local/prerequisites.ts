@@ -1,11 +1,14 @@
 // What the local stack and the integration tests need on the machine, checked (and where it can be,
-// installed) before anything starts: Node >= 22, redis-server, the Pub/Sub emulator and Java.
-// redis-server comes from Debian's archive, so as root with apt-get it is installed without asking
-// (no stdin, works under CI=true); the emulator comes from Google's Cloud SDK repository, which this
-// kind of machine ships preinstalled but cannot reach, so for it the check only explains.
-// Quick and silent when everything is there.
+// installed) before anything starts: Node >= 22, redis-server, the Pub/Sub emulator and Java, and
+// for the browser test (`npm test` asks for it) Chromium. redis-server and chromium come from
+// Debian's archive, so as root with apt-get they are installed without asking (no stdin, works under
+// CI=true); the emulator comes from Google's Cloud SDK repository, which this kind of machine ships
+// preinstalled but cannot reach, so for it the check only explains. Nothing downloads a browser
+// build of its own: the browser test drives Debian's Chromium. Quick and silent when everything is
+// there.
 //
 //   npx tsx local/prerequisites.ts            check, install what can be installed
+//   npx tsx local/prerequisites.ts --browser  the same, and Chromium for the browser test
 //   npx tsx local/prerequisites.ts --check    check only
 
 import { spawn } from 'node:child_process';
@@ -21,7 +24,7 @@ import {
 
 export const MINIMUM_NODE_MAJOR = 22;
 
-export type PrerequisiteName = 'node' | 'redis-server' | 'pubsub-emulator' | 'java';
+export type PrerequisiteName = 'node' | 'redis-server' | 'pubsub-emulator' | 'java' | 'chromium';
 
 export interface PrerequisiteProblem {
   name: PrerequisiteName;
@@ -48,6 +51,8 @@ export interface PrerequisiteReport {
   /** The emulator launcher, or the gcloud binary that starts it. */
   pubsubEmulator: string;
   java: string;
+  /** Debian's Chromium, when asked for (`browser`). */
+  chromium: string | undefined;
   /** Debian packages installed by this call. */
   installed: string[];
 }
@@ -55,10 +60,19 @@ export interface PrerequisiteReport {
 export interface EnsurePrerequisitesOptions {
   /** Install what is missing and installable (redis-server, as root with apt-get). */
   install: boolean;
+  /** Also Chromium, which the browser test (test/e2e/dashboard.test.ts) drives headless. */
+  browser?: boolean;
   log?: (line: string) => void;
 }
 
 const REDIS_PACKAGE = 'redis-server';
+/** Debian's package; it installs the browser as /usr/bin/chromium. */
+const CHROMIUM_PACKAGE = 'chromium';
+
+/** Debian's Chromium on PATH, or undefined. */
+export function findChromium(): string | undefined {
+  return findExecutable('chromium');
+}
 
 export async function ensurePrerequisites(options: EnsurePrerequisitesOptions): Promise<PrerequisiteReport> {
   const log = options.log ?? ((line: string) => console.log(line));
@@ -76,16 +90,16 @@ export async function ensurePrerequisites(options: EnsurePrerequisitesOptions): 
     });
   }
 
+  const canInstall = process.getuid?.() === 0 && findExecutable('apt-get') !== undefined;
+  const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
   let redisServer = findExecutable('redis-server');
   if (redisServer === undefined) {
-    const canInstall = process.getuid?.() === 0 && findExecutable('apt-get') !== undefined;
     if (options.install && canInstall) {
       await installDebianPackage(REDIS_PACKAGE, log);
       installed.push(REDIS_PACKAGE);
       redisServer = findExecutable('redis-server');
     }
     if (redisServer === undefined) {
-      const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
       problems.push({
         name: 'redis-server',
         message:
@@ -114,12 +128,30 @@ export async function ensurePrerequisites(options: EnsurePrerequisitesOptions): 
     });
   }
 
+  let chromium = options.browser ? findChromium() : undefined;
+  if (options.browser && chromium === undefined) {
+    if (options.install && canInstall) {
+      await installDebianPackage(CHROMIUM_PACKAGE, log);
+      installed.push(CHROMIUM_PACKAGE);
+      chromium = findChromium();
+    }
+    if (chromium === undefined) {
+      problems.push({
+        name: 'chromium',
+        message:
+          `the browser test drives Debian's Chromium and chromium is not on PATH. Install it: ${sudo}apt-get update && ` +
+          `${sudo}env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium.`,
+      });
+    }
+  }
+
   if (problems.length > 0) throw new PrerequisiteError(problems);
   return {
     node: process.versions.node,
     redisServer: redisServer ?? '',
     pubsubEmulator: pubsubEmulator ?? '',
     java: java ?? '',
+    chromium,
     installed,
   };
 }
@@ -155,9 +187,10 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<v
 async function main(argv: readonly string[]): Promise<void> {
   const install = !argv.includes('--check');
   try {
-    const report = await ensurePrerequisites({ install });
+    const report = await ensurePrerequisites({ install, browser: argv.includes('--browser') });
     console.log(
       `prerequisites ok: node ${report.node}, ${report.redisServer}, ${report.pubsubEmulator}, ${report.java}` +
+        (report.chromium ? `, ${report.chromium}` : '') +
         (report.installed.length > 0 ? ` (installed: ${report.installed.join(', ')})` : ''),
     );
   } catch (error) {

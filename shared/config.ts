@@ -78,6 +78,8 @@ const ConfigSchema = z.object({
   INGEST_WAIT_TIMEOUT_MS: positiveInt(5_000),
   INGEST_WAIT_POLL_MS: positiveInt(10),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** The feature function logs its freshness histograms this often per instance (shared/freshness/). */
+  FRESHNESS_REPORT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   /** Model registry bucket (models/…); the features bucket when unset. */
   MODELS_BUCKET: z.string().regex(bucketName, 'must be a GCS bucket name').optional(),
   /** The prediction task: engine_temp_c above this within the horizon after a reading. */
@@ -109,6 +111,10 @@ const ConfigSchema = z.object({
     .default('retrain'),
 });
 
+/** Every environment variable the functions read (infra sets them by these names). */
+export type ConfigVariable = keyof z.input<typeof ConfigSchema>;
+export const CONFIG_VARIABLES = Object.keys(ConfigSchema.shape) as ConfigVariable[];
+
 export interface FleetConfig {
   projectId: string;
   redisUrl: string;
@@ -138,6 +144,7 @@ export interface FleetConfig {
     waitPollMs: number;
   };
   logLevel: string;
+  freshnessReportMs: number;
   model: {
     bucket: string;
     overheatThresholdC: number;
@@ -207,6 +214,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       waitPollMs: c.INGEST_WAIT_POLL_MS,
     },
     logLevel: c.LOG_LEVEL,
+    freshnessReportMs: c.FRESHNESS_REPORT_MS,
     model: {
       bucket: c.MODELS_BUCKET ?? c.FEATURES_BUCKET,
       overheatThresholdC: c.OVERHEAT_THRESHOLD_C,

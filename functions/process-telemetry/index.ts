@@ -11,7 +11,7 @@ import { installProcessLogging, withFailureLog } from '../../shared/runtime/func
 
 // Push bodies are not ours: a field of the wrong type must read as absent, not throw.
 interface MessagePublishedData {
-  message?: { data?: unknown; messageId?: unknown; publishTime?: unknown };
+  message?: { data?: unknown; messageId?: unknown; publishTime?: unknown; attributes?: unknown };
 }
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
 
@@ -24,21 +24,13 @@ functions.cloudEvent<MessagePublishedData>(
     const message = event.data?.message;
     const messageId = text(message?.messageId) ?? String(event.id);
     const publishTimeMs = Date.parse(text(message?.publishTime) ?? '');
-    const outcome = await runtime.processMessage({
+    const traceparent = text((message?.attributes as { traceparent?: unknown } | undefined)?.traceparent);
+    // The service logs what became of the message (with its trace, when it carries one).
+    await runtime.processMessage({
       data: Buffer.from(text(message?.data) ?? '', 'base64'),
       messageId,
       ...(Number.isFinite(publishTimeMs) ? { publishTimeMs } : {}),
+      ...(traceparent === undefined ? {} : { traceparent }),
     });
-    runtime.logger.debug(
-      {
-        message_id: messageId,
-        applied: outcome.applied,
-        duplicates: outcome.duplicates,
-        conflicts: outcome.conflicts,
-        late: outcome.lateCount,
-        rejected: outcome.rejected,
-      },
-      'telemetry message processed',
-    );
   }),
 );

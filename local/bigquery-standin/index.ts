@@ -38,6 +38,11 @@
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import {
+  type FaultInjector,
+  injectInsertAllFaults,
+  interceptRequests,
+} from '../fault-injection/fault-injector.js';
 import { BigQueryService } from './bigquery-service.js';
 import { createBigQueryHttpServer } from './http-routes.js';
 import { Warehouse } from './warehouse.js';
@@ -61,6 +66,8 @@ export interface BigQueryStandinOptions {
   defaultProjectId?: string;
   /** insertId de-duplication window; default 10 minutes. */
   insertIdWindowMs?: number;
+  /** Fails a configurable share of insertAll requests (the chaos suite; local/fault-injection). */
+  faults?: FaultInjector;
 }
 
 const DEFAULT_INSERT_ID_WINDOW_MS = 10 * 60 * 1000;
@@ -73,7 +80,14 @@ export async function startBigQueryStandin(options: BigQueryStandinOptions): Pro
     insertIdWindowMs: options.insertIdWindowMs ?? DEFAULT_INSERT_ID_WINDOW_MS,
     baseUrl: () => url,
   });
-  const server = createBigQueryHttpServer(service);
+  const server = createBigQueryHttpServer(
+    options.faults ? injectInsertAllFaults(service, options.faults) : service,
+  );
+  if (options.faults) {
+    interceptRequests(server, options.faults, (request) =>
+      request.method === 'POST' && /\/insertAll(\?|$)/.test(request.url ?? '') ? 'insert_all' : 'read',
+    );
+  }
   try {
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
     await once(server, 'listening');

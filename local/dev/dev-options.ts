@@ -33,6 +33,7 @@ const DevOptionsSchema = z.object({
     .number()
     .min(0, 'via-gateway is a share from 0 to 1')
     .max(1, 'via-gateway is a share from 0 to 1'),
+  dashboardPort: z.number().int().min(0).max(65_535),
 });
 export type DevOptions = z.infer<typeof DevOptionsSchema>;
 
@@ -47,7 +48,8 @@ export const DEV_USAGE = `usage: npm run dev -- [options]
   --lateness 600      allowed lateness in seconds                     (default ${DEFAULT_LATENESS_S}, the functions' own)
   --data-dir DIR      where the warehouse and objects go  (default .local/dev)
   --keep              keep servers running after the summary until Ctrl-C (see <data-dir>/stack.json)
-  --via-gateway 0.2   share of the vehicles that send through the ingest gateway (signed HTTPS) (default 0.2; 0 = none)`;
+  --via-gateway 0.2   share of the vehicles that send through the ingest gateway (signed HTTPS) (default 0.2; 0 = none)
+  --dashboard-port 0  port of the dashboard on 127.0.0.1 (default 0: a free port; its URL is printed)`;
 
 export function parseDevOptions(argv: string[]): DevOptions {
   const { values } = parseArgs({
@@ -63,6 +65,7 @@ export function parseDevOptions(argv: string[]): DevOptions {
       'data-dir': { type: 'string', default: '.local/dev' },
       keep: { type: 'boolean', default: false },
       'via-gateway': { type: 'string', default: '0.2' },
+      'dashboard-port': { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -82,6 +85,7 @@ export function parseDevOptions(argv: string[]): DevOptions {
     dataDir: values['data-dir'],
     keep: values.keep || Number(values.vehicles) === 0,
     viaGateway: Number(values['via-gateway']),
+    dashboardPort: Number(values['dashboard-port']),
   });
   if (!parsed.success) {
     throw new Error(parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join('; '));

@@ -22,6 +22,7 @@ export interface LandedCounts {
 
 export class DevProgress {
   private publishedCount = 0;
+  private expectedRowsPublished = 0;
   private landed: LandedCounts = {
     rows: 0,
     distinctRows: 0,
@@ -34,6 +35,7 @@ export class DevProgress {
   private readonly deadLetters: Subscription;
   private readonly bar: cliProgress.SingleBar;
   private timer: NodeJS.Timeout | undefined;
+  private showBar = false;
   private polling = false;
 
   constructor(
@@ -61,19 +63,28 @@ export class DevProgress {
     );
   }
 
-  start(): void {
+  /** Starts counting (and, unless `bar` is false, drawing the progress line); idempotent. */
+  start(options: { bar?: boolean } = {}): void {
+    if (this.timer !== undefined) return;
     this.deadLetters.on('message', (message: Message) => {
       this.landed.deadLettered++;
       message.ack();
     });
     this.deadLetters.on('error', () => {});
-    this.bar.start(0, 0, this.#barPayload());
+    this.showBar = options.bar ?? true;
+    if (this.showBar) this.bar.start(0, 0, this.#barPayload());
     this.timer = setInterval(() => void this.poll(), 1000);
   }
 
-  published(readings: number): void {
+  /** `expectedRows`: how many of them are to become rows (first sends, in order or not, not late). */
+  published(readings: number, expectedRows = 0): void {
     this.publishedCount += readings;
-    this.bar.update(this.publishedCount, this.#barPayload());
+    this.expectedRowsPublished += expectedRows;
+    if (this.showBar) this.bar.update(this.publishedCount, this.#barPayload());
+  }
+
+  publishedCounts(): { readings: number; expectedRows: number } {
+    return { readings: this.publishedCount, expectedRows: this.expectedRowsPublished };
   }
 
   counts(): LandedCounts {
@@ -106,7 +117,7 @@ export class DevProgress {
         quarantineObjects,
         lateObjects,
       });
-      this.bar.update(this.publishedCount, this.#barPayload());
+      if (this.showBar) this.bar.update(this.publishedCount, this.#barPayload());
     } catch {
       // A poll that fails (a stand-in busy) is retried on the next tick.
     } finally {
@@ -144,10 +155,16 @@ export class DevProgress {
     return { ...this.landed, featuresPending: pending.features, rawPending: pending.raw };
   }
 
+  /** Stops drawing the progress line (before a summary is printed); counting goes on until `stop`. */
+  endBar(): void {
+    if (this.showBar) this.bar.stop();
+    this.showBar = false;
+  }
+
   stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.bar.stop();
+    this.endBar();
     this.deadLetters.removeAllListeners('message');
     return this.deadLetters.close().catch(() => {});
   }

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import type { BigQuery } from '@google-cloud/bigquery';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
-import { PassThroughClient } from 'google-auth-library';
 import {
   createBigQueryClient,
   createBigQueryFeatureSink,
@@ -16,12 +15,14 @@ import {
 import { createStorageClient, GcsObjectStore } from '../../shared/adapters/gcs-object-store.js';
 import { createPubSubClient } from '../../shared/adapters/pubsub-publisher.js';
 import { type FleetConfig, loadConfig } from '../../shared/config.js';
+import { type Dashboard, startDashboard } from '../dashboard/dashboard-server.js';
 import { type ArchiveWriters, startArchiveWriters } from '../servers/cloud-storage-subscription-writer.js';
 import { FUNCTIONS, type RunningFunction, startFunction } from '../servers/function-servers.js';
 import { type LocalStack, startLocalStack } from '../servers/local-stack.js';
 import { createPipelineResources, type PipelineSubscriptions } from '../servers/pipeline-resources.js';
 import { vehicleIdFor } from '../simulator/device-simulator.js';
 import { LOCAL_FLEET_SECRET } from '../simulator/gateway-publisher.js';
+import type { PipelineHealthSource } from './pipeline-health.js';
 import { describeStack, type StackEndpoints } from './stack-endpoints.js';
 import { writeStackFile } from './stack-file.js';
 
@@ -37,6 +38,10 @@ export interface DevStack {
   featuresApi: RunningFunction;
   subscriptions: PipelineSubscriptions;
   archiveWriters: ArchiveWriters;
+  /** The local web page (local/dashboard/); it reads `health` on every request. */
+  dashboard: Dashboard;
+  /** The pipeline health sampler, once one runs; until then the dashboard shows no health. */
+  health: PipelineHealthSource | undefined;
   endpoints: StackEndpoints;
   /** `<data-dir>/stack.json` */
   stackFile: string;
@@ -51,6 +56,8 @@ export async function startDevStack(options: {
   /** Receives each started part's stop, in start order; the caller stops them in reverse. */
   cleanups: (() => Promise<unknown>)[];
   projectId?: string;
+  /** The dashboard's port on 127.0.0.1; 0 or absent: a free one. */
+  dashboardPort?: number;
 }): Promise<DevStack> {
   const { dataDir, log, cleanups } = options;
   const stack = await startLocalStack({
@@ -59,16 +66,21 @@ export async function startDevStack(options: {
     onProgress: log,
   });
   cleanups.push(() => stack.stop());
-  const env = { ...stack.env, ALLOWED_LATENESS_S: String(options.allowedLatenessS), LOG_LEVEL: 'warn' };
+  // INFO, as deployed: the feature function's freshness lines (once a second here, for the
+  // dashboard) and sampled traces are INFO entries.
+  const env = {
+    ...stack.env,
+    ALLOWED_LATENESS_S: String(options.allowedLatenessS),
+    LOG_LEVEL: 'info',
+    FRESHNESS_REPORT_MS: '1000',
+  };
   const config = loadConfig(env);
-  // The emulator and the BigQuery stand-in take requests without credentials. Without an auth
-  // client of their own, the Pub/Sub and BigQuery clients look for Application Default Credentials
-  // and probe the GCE metadata server: a MetadataLookupWarning on every start. (The functions get
-  // METADATA_SERVER_DETECTION=none instead; the GCS client skips auth on a custom endpoint.)
-  const pubsub = createPubSubClient(config, { authClient: new PassThroughClient() });
+  // The adapters give the emulator and the stand-ins clients that send no credentials and never
+  // probe the GCE metadata server (no MetadataLookupWarning).
+  const pubsub = createPubSubClient(config);
   cleanups.push(() => pubsub.close());
   const storage = createStorageClient(config);
-  const bigquery = createBigQueryClient(config, { authClient: new PassThroughClient() });
+  const bigquery = createBigQueryClient(config);
 
   log('creating the features table, bucket, topics and push subscriptions');
   await createBigQueryFeatureSink(config, {}, bigquery).ensureTable();
@@ -102,6 +114,16 @@ export async function startDevStack(options: {
   cleanups.push(() => archiveWriters.stop({ quietMs: 0 }));
   for (const f of functions)
     log(`${f.target} served by functions-framework at ${f.url} (log ${f.group.logPath})`);
+  let health: PipelineHealthSource | undefined;
+  const dashboard = await startDashboard({
+    port: options.dashboardPort ?? 0,
+    config,
+    bigquery,
+    featuresApiUrl: featuresApi.url,
+    health: () => health,
+  });
+  cleanups.push(() => dashboard.stop());
+  log(`dashboard at ${dashboard.url}`);
 
   const endpoints = describeStack({
     startedAt: new Date(),
@@ -111,6 +133,7 @@ export async function startDevStack(options: {
     stack,
     functions,
     subscriptions,
+    dashboardUrl: dashboard.url,
     fleetSecret: LOCAL_FLEET_SECRET,
     env,
     sampleVehicleId: vehicleIdFor(0),
@@ -119,6 +142,13 @@ export async function startDevStack(options: {
   // Gone with the stack: a tool must not find the ports of a stopped one.
   cleanups.push(() => rm(stackFile, { force: true }));
   return {
+    get health() {
+      return health;
+    },
+    set health(source) {
+      health = source;
+    },
+    dashboard,
     stack,
     config,
     pubsub,

@@ -10,6 +10,8 @@ import type { RunningFunction } from '../servers/function-servers.js';
 import { vehicleIdFor } from '../simulator/device-simulator.js';
 import type { PublishedFleet } from '../simulator/simulated-publisher.js';
 import type { DevProgress, LandedCounts } from './dev-progress.js';
+import type { PipelineHealthSampler } from './pipeline-health-sampler.js';
+import type { LatencySummary, PipelineHealth } from './pipeline-health.js';
 
 export interface FeatureArchiveSummary {
   objects: number;
@@ -26,6 +28,8 @@ export interface DevSummary {
   archive: FeatureArchiveSummary;
   rawArchive: { objects: number; messages: number };
   onlineSample: { vehicleId: string; status: number; body: unknown };
+  /** The last health sample: freshness, from the feature function's log lines. */
+  health: PipelineHealth;
 }
 
 export async function collectSummary(deps: {
@@ -37,9 +41,11 @@ export async function collectSummary(deps: {
   featuresApi: RunningFunction;
   archives: ArchiveSubscriptions;
   archiveWriters: ArchiveWriters;
+  health: PipelineHealthSampler;
 }): Promise<DevSummary> {
   const { config } = deps;
   const landed = await deps.progress.poll();
+  const health = await deps.health.sample();
   const table = `\`${config.projectId}.${config.bigquery.dataset}.${config.bigquery.featuresTable}\``;
   const [stats] = await deps.bigquery.query({
     query: `SELECT COUNT(DISTINCT vehicle_id) AS vehicles, COUNTIF(late) AS ooo, COUNTIF(temp_anomaly) AS hot FROM ${table}`,
@@ -80,6 +86,7 @@ export async function collectSummary(deps: {
     // Raw messages may hold newlines (they are kept as sent), so the writer's count, not lines.
     rawArchive: { objects: rawFiles.length, messages: deps.archiveWriters.raw.stats().messages },
     onlineSample: { vehicleId, status: response.status, body: await response.json() },
+    health,
   };
 }
 
@@ -131,6 +138,7 @@ export function printSummary(
     `object store     late/: ${landed.lateObjects}; quarantine/: ${landed.quarantineObjects}`,
     `                 (GCS stand-in, folder ${paths.objectStoreRoot})`,
     `dead-lettered    ${landed.deadLettered} readings on the telemetry-dlq topic`,
+    ...freshnessLines(summary.health.freshness),
     `online API       GET /v1/vehicles/${summary.onlineSample.vehicleId}/features → ${summary.onlineSample.status}` +
       (summary.onlineSample.status === 200
         ? ` (event_ts ${sample.event_ts}, speed_mean_5m ${sample.speed_mean_5m}, count_1h ${sample.count_1h})`
@@ -141,4 +149,35 @@ export function printSummary(
     '',
   ];
   process.stdout.write(lines.join('\n'));
+}
+
+/**
+ * Freshness as the feature function measured it (its `feature freshness` log lines). Event time is
+ * the device's clock: the simulator's run `--speedup` times faster than the wall, so above 1 the
+ * event-time figures hold the simulated clocks' lag, not the pipeline's; publish time is the
+ * emulator's, on the wall clock, and always means what it says.
+ */
+export function freshnessLines(freshness: PipelineHealth['freshness']): string[] {
+  const figure = (latency: LatencySummary | undefined) =>
+    latency === undefined || latency.count === 0
+      ? 'no rows'
+      : `p50 ${formatMs(latency.p50Ms)}, p99 ${formatMs(latency.p99Ms)}`;
+  const speedup = freshness.eventClockSpeedup ?? 1;
+  return [
+    `freshness        publish → durable ${figure(freshness.publishToDurable)}; publish → online ${figure(freshness.publishToOnline)} (over ${freshness.publishToDurable.count} rows)`,
+    `                 event → durable ${figure(freshness.eventToDurable)}; event → online ${figure(freshness.eventToOnline)}`,
+    ...(speedup > 1
+      ? [
+          `                 (device clocks run ${speedup}× faster than the wall in this simulation, so event-time figures hold that lag; --speedup 1 measures them for real)`,
+        ]
+      : []),
+  ];
+}
+
+/** 12 ms, 1.35 s, 4.2 min. */
+export function formatMs(ms: number | null): string {
+  if (ms === null) return '-';
+  if (Math.abs(ms) < 1000) return `${Math.round(ms)} ms`;
+  if (Math.abs(ms) < 120_000) return `${(ms / 1000).toFixed(2)} s`;
+  return `${(ms / 60_000).toFixed(1)} min`;
 }

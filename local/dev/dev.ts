@@ -14,9 +14,11 @@ import { type DevOptions, parseDevOptions } from './dev-options.js';
 import { DevProgress } from './dev-progress.js';
 import { startDevStack } from './dev-stack.js';
 import { collectSummary, printSummary } from './dev-summary.js';
+import { FreshnessLogReader } from './freshness-log-reader.js';
+import { PipelineHealthSampler } from './pipeline-health-sampler.js';
 import { tryItLines } from './stack-endpoints.js';
 
-const repoRoot = resolve(import.meta.dirname, '..');
+const repoRoot = resolve(import.meta.dirname, '../..');
 const cleanups: (() => Promise<unknown>)[] = [];
 let stopping = false;
 let stopped: Promise<void> | undefined;
@@ -41,32 +43,43 @@ async function main(options: DevOptions): Promise<void> {
     dataDir,
     repoRoot,
     allowedLatenessS: options.allowedLatenessS,
+    dashboardPort: options.dashboardPort,
     log,
     cleanups,
   });
   const { config, functions, featuresApi, archiveWriters } = dev;
   log(`every endpoint of the stack: ${dev.stackFile}`);
   const printTryIt = () => process.stdout.write(`${tryItLines(dev.endpoints, dev.stackFile).join('\n')}\n`);
+  // Counts what landed (also without the simulator: the dashboard shows your own devices' too).
+  const progress = new DevProgress({
+    bigquery: dev.bigquery,
+    storage: dev.storage,
+    config,
+    pubsub: dev.pubsub,
+    watchSubscription: dev.subscriptions.deadLetterWatch,
+    archivePending: () => ({
+      features: archiveWriters.features.stats().pendingMessages,
+      raw: archiveWriters.raw.stats().pendingMessages,
+    }),
+  });
+  cleanups.push(() => progress.stop());
+  const processTelemetry = functions.find((f) => f.target === 'processTelemetry')!;
+  const health = new PipelineHealthSampler({
+    progress,
+    freshness: new FreshnessLogReader(processTelemetry.group.logPath),
+    eventClockSpeedup: options.vehicles === 0 ? 1 : options.speedup,
+  });
+  cleanups.push(async () => health.stop());
+  dev.health = health;
+  progress.start({ bar: options.vehicles > 0 });
+  health.start();
   if (options.vehicles === 0) {
     log('no simulated vehicles: the stack serves your own devices and tools');
   } else {
-    const progress = new DevProgress({
-      bigquery: dev.bigquery,
-      storage: dev.storage,
-      config,
-      pubsub: dev.pubsub,
-      watchSubscription: dev.subscriptions.deadLetterWatch,
-      archivePending: () => ({
-        features: archiveWriters.features.stats().pendingMessages,
-        raw: archiveWriters.raw.stats().pendingMessages,
-      }),
-    });
-    cleanups.push(() => progress.stop());
-    progress.start();
     const published = await publishSimulatedFleet({
       topic: fleetTopic(dev.pubsub, config.topics.telemetry, functions, options.viaGateway),
       options,
-      onPublished: (readings) => progress.published(readings),
+      onPublished: (readings, expectedRows) => progress.published(readings, expectedRows),
       shouldStop: () => stopping,
     });
     log('devices stopped; waiting for the pipeline to drain');
@@ -75,7 +88,7 @@ async function main(options: DevOptions): Promise<void> {
     // open ones now, as Pub/Sub would when their max duration passes.
     log("writing the archives' open objects");
     await archiveWriters.flush();
-    progress.stop();
+    progress.endBar();
 
     const summary = await collectSummary({
       bigquery: dev.bigquery,
@@ -86,6 +99,7 @@ async function main(options: DevOptions): Promise<void> {
       featuresApi,
       archives: dev.subscriptions.archives,
       archiveWriters,
+      health,
     });
     printSummary(summary, {
       dataDir,

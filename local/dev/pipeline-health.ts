@@ -23,14 +23,26 @@ export interface PipelineHealth {
     eventToDurable: LatencySummary;
     /** The message's Pub/Sub publish time to its feature row being durable. */
     publishToDurable: LatencySummary;
+    /** A reading's event time to its windows and latest vector being updated in Redis (online; before durable). */
+    eventToOnline?: LatencySummary;
+    publishToOnline?: LatencySummary;
+    /**
+     * How much faster than the wall the devices' clocks run: 1 for real devices, the simulator's
+     * --speedup otherwise; above 1 the event-time figures include the simulated clocks' lag.
+     */
+    eventClockSpeedup?: number;
   };
   deadLettered: number;
   /** Readings past the allowed lateness (archived under late/). */
   late: number;
   /** Objects under quarantine/. */
   quarantined: number;
+  /** rowsPerObject: warehouse rows per features/ object (the archive holds the same rows; exact once objects are cut). */
   archive: { featureObjects: number; rawObjects: number; rowsPerObject: number | null };
-  /** Readings published and not yet accounted for (row, dead letter, late or duplicate). */
+  /**
+   * Readings published that are to become rows and are not rows in the warehouse yet (the
+   * simulator's count; 0 without it: Pub/Sub's emulator reports no backlog).
+   */
   backlog: number;
 }
 

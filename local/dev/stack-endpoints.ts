@@ -25,6 +25,8 @@ export interface StackEndpoints {
   /** Every function under functions-framework, by the name it registers with. */
   functions: Record<string, StackFunction>;
   featuresApi: { url: string; vehicleFeaturesUrl: string };
+  /** The local dashboard (local/dashboard/): the page, and the JSON it polls. */
+  dashboard: { url: string; healthUrl: string; fleetUrl: string };
   gateway: {
     url: string;
     telemetryUrl: string;
@@ -92,6 +94,7 @@ export interface StackEndpointsInput {
     group: { logPath: string };
   }[];
   subscriptions: PipelineSubscriptions;
+  dashboardUrl: string;
   fleetSecret: string;
   env: Record<string, string>;
   sampleVehicleId: string;
@@ -121,6 +124,11 @@ export function describeStack(input: StackEndpointsInput): StackEndpoints {
     featuresApi: {
       url: featuresApiUrl,
       vehicleFeaturesUrl: `${featuresApiUrl}/v1/vehicles/${input.sampleVehicleId}/features`,
+    },
+    dashboard: {
+      url: input.dashboardUrl,
+      healthUrl: `${input.dashboardUrl}/api/health`,
+      fleetUrl: `${input.dashboardUrl}/api/fleet`,
     },
     gateway: {
       url: gatewayUrl,
@@ -166,6 +174,7 @@ export function tryItLines(endpoints: StackEndpoints, stackFilePath: string): st
   const reading = `{"vehicle_id":"${vehicle}","timestamp":"'"$(date -u +%Y-%m-%dT%H:%M:%SZ)"'","speed_kmh":52.5,"engine_temp_c":91.2,"gps_lat":48.137,"gps_lon":11.575}`;
   return [
     `stack endpoints  ${stackFilePath}`,
+    `dashboard        ${endpoints.dashboard.url}  (fleet, vehicle windows, pipeline health; live)`,
     'try it:',
     '  # latest features of a vehicle (the simulator sends veh-00001 and up)',
     `  curl -s ${endpoints.featuresApi.vehicleFeaturesUrl}`,

@@ -32,6 +32,8 @@ export interface NewObject {
   hashes: ContentHashes;
   attributes: ObjectAttributes;
   preconditions: Preconditions;
+  /** The number of components of a composed object. */
+  componentCount?: number;
 }
 
 /**
@@ -217,6 +219,7 @@ export class DiskObjectStore {
         const object: StoredObject = {
           ...input.attributes,
           ...input.hashes,
+          ...(input.componentCount === undefined ? {} : { componentCount: input.componentCount }),
           bucket,
           name,
           generation: this.#clock.next(),

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { badRequest, GcsApiError, notImplemented } from './api-error.js';
 
 export function sendJson(
@@ -39,8 +41,37 @@ export function sendError(res: ServerResponse, error: unknown): void {
   sendJson(res, apiError.status, apiError.toBody());
 }
 
+/**
+ * The bytes of an upload's body, decoded. `gcloud storage cp -J` (gzip in flight) sends
+ * `Content-Encoding: gzip`; Google stores what the encoding wraps, and a resumable chunk's
+ * Content-Range counts those decoded bytes.
+ */
+export function uploadBody(req: IncomingMessage): AsyncIterable<Buffer> {
+  const encoding = header(req, 'content-encoding')?.trim().toLowerCase();
+  if (encoding === undefined || encoding === '' || encoding === 'identity') {
+    return req as AsyncIterable<Buffer>;
+  }
+  if (encoding !== 'gzip') throw notImplemented(`the request Content-Encoding '${encoding}'`);
+  return gunzipped(req);
+}
+
+async function* gunzipped(req: IncomingMessage): AsyncGenerator<Buffer> {
+  const gunzip = createGunzip();
+  // A failure on either side destroys gunzip, so the loop below sees it.
+  pipeline(req, gunzip).catch(() => undefined);
+  try {
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  } catch (error) {
+    // zlib's errors carry codes such as Z_DATA_ERROR and Z_BUF_ERROR (truncated data).
+    if ((error as NodeJS.ErrnoException).code?.startsWith('Z_')) {
+      throw badRequest(`The request body is not valid gzip data: ${(error as Error).message}`);
+    }
+    throw error;
+  }
+}
+
 /** Reads a whole request body; the JSON API's metadata bodies and multipart uploads are bounded. */
-export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+export async function readBody(req: AsyncIterable<unknown>, limitBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -72,27 +103,6 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
 export async function drain(req: IncomingMessage): Promise<void> {
   for await (const _chunk of req) {
     // discard
-  }
-}
-
-/** Parameters any call may carry that change nothing locally (formatting, billing, field masks, ACLs). */
-const HARMLESS_PARAMETERS = [
-  'alt',
-  'prettyPrint',
-  'userProject',
-  'fields',
-  'projection',
-  'quotaUser',
-  'predefinedAcl',
-  'predefinedDefaultObjectAcl',
-];
-
-/** Refuses, by name, any query parameter an operation does not honour. */
-export function checkQuery(query: URLSearchParams, operation: string, honoured: readonly string[]): void {
-  for (const key of new Set(query.keys())) {
-    if (!honoured.includes(key) && !HARMLESS_PARAMETERS.includes(key)) {
-      throw notImplemented(`the query parameter '${key}' on ${operation}`);
-    }
   }
 }
 

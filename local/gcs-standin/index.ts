@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { type FaultInjector, interceptRequests } from '../fault-injection/fault-injector.js';
 import { DiskObjectStore } from './disk-object-store.js';
 import { ResumableSessions } from './resumable-sessions.js';
 import { createStandinServer } from './server.js';
@@ -27,10 +28,17 @@ export async function startGcsStandin(options: {
   root: string;
   port?: number;
   host?: string;
+  /** Fails a configurable share of writes (the chaos suite; local/fault-injection). */
+  faults?: FaultInjector;
 }): Promise<GcsStandin> {
   const root = resolve(options.root);
   const store = await DiskObjectStore.open(root);
   const server = createStandinServer(store, new ResumableSessions(store));
+  if (options.faults) {
+    interceptRequests(server, options.faults, (request) =>
+      request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write',
+    );
+  }
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const address = server.address() as AddressInfo;

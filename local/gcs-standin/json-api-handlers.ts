@@ -1,9 +1,10 @@
 import { badRequest, required } from './api-error.js';
 import { bucketResource, parseBucketInsert } from './bucket-resource.js';
-import { checkQuery, readJson, sendEmpty, sendJson } from './http-io.js';
+import { readJson, sendEmpty, sendJson } from './http-io.js';
 import { type ListQuery, listPage } from './object-listing.js';
 import { applyObjectPatch, objectResource } from './object-resource.js';
 import { PRECONDITION_PARAMETERS, parseObjectSelector } from './preconditions.js';
+import { booleanParameter, checkQuery } from './query-parameters.js';
 import type { RequestContext } from './request-context.js';
 
 function positiveInteger(query: URLSearchParams, key: string): number | undefined {
@@ -47,6 +48,29 @@ export function listBuckets(ctx: RequestContext): void {
   });
 }
 
+/**
+ * buckets.getStorageLayout: a flat namespace, no hierarchical namespace. gcloud asks for it before
+ * `rm -r` and recursive listings, to decide whether folders are resources of their own.
+ */
+export function getStorageLayout(ctx: RequestContext, name: string): void {
+  // `prefix` scopes the permission check on Google's side; the layout is the bucket's either way.
+  checkQuery(ctx.query, 'buckets.getStorageLayout', ['prefix']);
+  const bucket = ctx.store.getBucket(name);
+  sendJson(ctx.res, 200, {
+    kind: 'storage#storageLayout',
+    bucket: bucket.name,
+    location: bucket.location,
+    locationType: bucket.settings.locationType ?? 'multi-region',
+  });
+}
+
+/** managedFolders.list: managed folders (folder-level IAM) do not exist locally; gcloud lists them on `rm -r gs://bucket`. */
+export function listManagedFolders(ctx: RequestContext, name: string): void {
+  checkQuery(ctx.query, 'managedFolders.list', ['prefix', 'pageSize', 'pageToken']);
+  ctx.store.getBucket(name);
+  sendJson(ctx.res, 200, { kind: 'storage#managedFolders' });
+}
+
 export async function deleteBucket(ctx: RequestContext, name: string): Promise<void> {
   checkQuery(ctx.query, 'buckets.delete', []);
   await ctx.store.deleteBucket(name);
@@ -73,7 +97,7 @@ export function listObjects(ctx: RequestContext, bucket: string): void {
     ...optional('pageToken', q.get('pageToken') || undefined),
     ...optional('startOffset', q.get('startOffset')),
     ...optional('endOffset', q.get('endOffset')),
-    includeTrailingDelimiter: q.get('includeTrailingDelimiter') === 'true',
+    includeTrailingDelimiter: booleanParameter(q, 'includeTrailingDelimiter') ?? false,
   };
   const page = ctx.store.listObjects(bucket, query);
   sendJson(ctx.res, 200, {

@@ -2,8 +2,9 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { GcsApiError } from './api-error.js';
 import { parseDownloadRange } from './byte-ranges.js';
-import { checkQuery, header, sendJson } from './http-io.js';
+import { header, sendJson } from './http-io.js';
 import { PRECONDITION_PARAMETERS, parseObjectSelector } from './preconditions.js';
+import { checkQuery } from './query-parameters.js';
 import type { RequestContext } from './request-context.js';
 
 /**
@@ -27,7 +28,11 @@ export async function downloadObject(ctx: RequestContext, bucket: string, name: 
       'x-goog-stored-content-encoding': storedEncoding,
       'x-goog-stored-content-length': String(object.size),
       'x-goog-storage-class': 'STANDARD',
-      'x-goog-hash': `crc32c=${object.crc32c},md5=${object.md5Hash}`,
+      // A composite object has no MD5 on Google's side either.
+      'x-goog-hash':
+        object.componentCount === undefined
+          ? `crc32c=${object.crc32c},md5=${object.md5Hash}`
+          : `crc32c=${object.crc32c}`,
     };
     if (object.contentDisposition) headers['Content-Disposition'] = object.contentDisposition;
     if (object.contentLanguage) headers['Content-Language'] = object.contentLanguage;

@@ -22,6 +22,8 @@ export interface StoredObject extends ObjectAttributes, ContentHashes {
   metageneration: string;
   timeCreated: string;
   updated: string;
+  /** Set on objects made by objects.compose, which, like Google's, report no MD5. */
+  componentCount?: number;
 }
 
 const STRING_FIELDS = [
@@ -155,7 +157,9 @@ export function objectResource(object: StoredObject, baseUrl: string): Record<st
     contentType: object.contentType,
     storageClass: 'STANDARD',
     size: String(object.size),
-    md5Hash: object.md5Hash,
+    ...(object.componentCount === undefined
+      ? { md5Hash: object.md5Hash }
+      : { componentCount: object.componentCount }),
     crc32c: object.crc32c,
     etag: etag(object.generation, object.metageneration),
     timeCreated: object.timeCreated,

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { open, rm, truncate, writeFile } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { badRequest, GcsApiError, notFound } from './api-error.js';
 import type { UploadContentRange } from './byte-ranges.js';
@@ -85,7 +84,7 @@ export class ResumableSessions {
    */
   async put(
     id: string,
-    body: IncomingMessage,
+    body: AsyncIterable<Buffer>,
     range: UploadContentRange | undefined,
     clientHashes: Partial<Pick<ContentHashes, 'md5Hash' | 'crc32c'>>,
   ): Promise<PutResult> {
@@ -161,7 +160,7 @@ export class ResumableSessions {
     });
   }
 
-  async #writeAt(session: UploadSession, body: IncomingMessage, start: number): Promise<number> {
+  async #writeAt(session: UploadSession, body: AsyncIterable<Buffer>, start: number): Promise<number> {
     const handle = await open(session.path, 'r+');
     let position = start;
     try {

@@ -7,11 +7,14 @@ import {
   deleteObject,
   getBucket,
   getObjectMetadata,
+  getStorageLayout,
   insertBucket,
   listBuckets,
+  listManagedFolders,
   listObjects,
   patchObject,
 } from './json-api-handlers.js';
+import { composeObject } from './object-compose.js';
 import { downloadObject } from './object-download.js';
 import type { RequestContext } from './request-context.js';
 import type { ResumableSessions } from './resumable-sessions.js';
@@ -28,6 +31,8 @@ interface Route {
 const PREFIXES: [string, Api][] = [
   ['/storage/v1/', 'json'],
   ['/upload/storage/v1/', 'upload'],
+  // gcloud (apitools) starts resumable uploads here; Google serves both paths.
+  ['/resumable/upload/storage/v1/', 'upload'],
   ['/download/storage/v1/', 'download'],
   // STORAGE_EMULATOR_HOST=http://host:port makes the Node client call /b/... directly.
   ['/', 'json'],
@@ -66,6 +71,10 @@ async function dispatch(ctx: RequestContext, method: string, rawPath: string): P
       if (method === 'DELETE') return deleteBucket(ctx, bucket);
     } else if (depth === 3 && bucket && collection === 'o') {
       if (method === 'GET') return listObjects(ctx, bucket);
+    } else if (depth === 3 && bucket && collection === 'storageLayout') {
+      if (method === 'GET') return getStorageLayout(ctx, bucket);
+    } else if (depth === 3 && bucket && collection === 'managedFolders') {
+      if (method === 'GET') return listManagedFolders(ctx, bucket);
     } else if (depth === 4 && bucket && collection === 'o' && object) {
       if (method === 'GET') {
         const alt = ctx.query.get('alt') ?? 'json';
@@ -75,6 +84,8 @@ async function dispatch(ctx: RequestContext, method: string, rawPath: string): P
       }
       if (method === 'DELETE') return deleteObject(ctx, bucket, object);
       if (method === 'PATCH') return patchObject(ctx, bucket, object);
+    } else if (depth === 5 && bucket && collection === 'o' && object && subResource[0] === 'compose') {
+      if (method === 'POST') return composeObject(ctx, bucket, object);
     } else if (subResource.length > 0) {
       unsupported(method, `${rawPath} (sub-resource '${subResource.join('/')}')`);
     }

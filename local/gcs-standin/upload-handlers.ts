@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { badRequest, notImplemented, required } from './api-error.js';
 import { parseUploadContentRange } from './byte-ranges.js';
 import { ContentHasher, type ContentHashes, hashBuffer } from './content-hashes.js';
-import { checkQuery, drain, header, parseJson, readBody, sendEmpty, sendJson } from './http-io.js';
+import { drain, header, parseJson, readBody, sendEmpty, sendJson, uploadBody } from './http-io.js';
 import { multipartBoundary, parseMultipartRelated } from './multipart-related.js';
 import {
   DEFAULT_CONTENT_TYPE,
@@ -14,6 +14,7 @@ import {
   parseUploadMetadata,
 } from './object-resource.js';
 import { checkPreconditions, PRECONDITION_PARAMETERS, parsePreconditions } from './preconditions.js';
+import { checkQuery } from './query-parameters.js';
 import type { RequestContext } from './request-context.js';
 import { validateObjectName } from './resource-names.js';
 import { parseGoogHash, verifyHashes } from './resumable-sessions.js';
@@ -83,7 +84,7 @@ async function mediaUpload(ctx: RequestContext, bucket: string): Promise<void> {
   const dataPath = ctx.store.tempPath();
   let hashes: ContentHashes;
   try {
-    hashes = await receiveToFile(ctx.req, dataPath);
+    hashes = await receiveToFile(uploadBody(ctx.req), dataPath);
     verifyHashes(hashes, parseGoogHash(header(ctx.req, 'x-goog-hash')));
   } catch (error) {
     await rm(dataPath, { force: true });
@@ -100,7 +101,7 @@ async function mediaUpload(ctx: RequestContext, bucket: string): Promise<void> {
 async function multipartUpload(ctx: RequestContext, bucket: string): Promise<void> {
   checkQuery(ctx.query, 'a multipart upload', ['uploadType', 'name', ...PRECONDITION_PARAMETERS]);
   const boundary = multipartBoundary(header(ctx.req, 'content-type'));
-  const body = await readBody(ctx.req, MULTIPART_LIMIT_BYTES);
+  const body = await readBody(uploadBody(ctx.req), MULTIPART_LIMIT_BYTES);
   ctx.store.getBucket(bucket);
   const parts = parseMultipartRelated(body, boundary);
   const [metadataPart, mediaPart] = parts;
@@ -172,7 +173,12 @@ export async function putResumableChunk(ctx: RequestContext, bucket: string): Pr
     throw error;
   }
   const range = rangeHeader === undefined ? undefined : parseUploadContentRange(rangeHeader);
-  const result = await ctx.sessions.put(id, ctx.req, range, parseGoogHash(header(ctx.req, 'x-goog-hash')));
+  const result = await ctx.sessions.put(
+    id,
+    uploadBody(ctx.req),
+    range,
+    parseGoogHash(header(ctx.req, 'x-goog-hash')),
+  );
   if (result.done) {
     sendJson(ctx.res, 200, objectResource(result.object, ctx.baseUrl));
     return;

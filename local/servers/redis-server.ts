@@ -1,5 +1,6 @@
-// A throwaway redis-server for tests and the local stack: loopback only, no persistence, its own
-// process group, stopped with stop(). Ready once PING answers PONG (from this very process).
+// A throwaway redis-server for tests and the local stack: loopback only, no persistence unless asked
+// (the chaos suite kills and restarts it with AOF), its own process group, stopped with stop().
+// Ready once PING answers PONG (from this very process).
 
 import { mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -15,11 +16,18 @@ export interface StartRedisOptions {
   /** Fixed port; by default a free one is picked (and re-picked if another process grabs it first). */
   port?: number;
   timeoutMs?: number;
+  /**
+   * Append-only file in `dir`, fsync'd on every write (`always`) or once a second (`everysec`), as
+   * Memorystore's AOF persistence offers; a restart on the same dir replays it. Default: none.
+   */
+  appendfsync?: 'always' | 'everysec';
 }
 
 export interface RunningRedis {
   url: string;
   port: number;
+  /** The server's process id (the leader of its process group). */
+  pid: number;
   logPath: string;
   stop(): Promise<void>;
 }
@@ -46,7 +54,8 @@ async function startOnPort(options: StartRedisOptions, port: number): Promise<Ru
       '--save',
       '',
       '--appendonly',
-      'no',
+      options.appendfsync === undefined ? 'no' : 'yes',
+      ...(options.appendfsync === undefined ? [] : ['--appendfsync', options.appendfsync]),
       '--daemonize',
       'no',
       '--dir',
@@ -64,6 +73,7 @@ async function startOnPort(options: StartRedisOptions, port: number): Promise<Ru
   return {
     url: `redis://${HOST}:${port}`,
     port,
+    pid: group.pid,
     logPath: group.logPath,
     stop: () => group.stop({ graceMs: 2_000 }),
   };

@@ -14,12 +14,18 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../shared/config.js';
 import { deriveDeviceKey, signRequest, TELEMETRY_ROUTE } from '../../shared/ingress/request-signature.js';
 import { VEHICLE_ID_PATTERN } from '../../shared/telemetry/index.js';
+import {
+  formatTraceparent,
+  parseTraceparent,
+  startTrace,
+  TRACEPARENT,
+} from '../../shared/tracing/trace-context.js';
 import { LOCAL_FLEET_SECRET } from './gateway-publisher.js';
 
 const USAGE = `usage:
   npm run device -- key  --vehicle ID [--fleet-secret S]
   npm run device -- send --vehicle ID --url URL [--count 5] [--wait] [--file F.json] [--curl]
-                         [--key HEX | --fleet-secret S]
+                         [--key HEX | --fleet-secret S] [--traceparent 00-TRACE-SPAN-01]
     --vehicle       the device (vehicle) id that signs, and of the readings generated
     --url           the gateway's base URL (npm run dev prints it: ingestGateway … at http://127.0.0.1:PORT)
     --count         readings to generate, one second apart, ending now (default 5; 1 = a single reading)
@@ -27,7 +33,9 @@ const USAGE = `usage:
     --wait          POST ?wait=true: answer once the features are computed, with the rows
     --curl          print the signed curl command instead of sending (valid for 5 minutes)
     --key           the device key, 64 hex characters
-    --fleet-secret  derive the device key from this fleet secret (default INGEST_FLEET_SECRET, else the local stack's)`;
+    --fleet-secret  derive the device key from this fleet secret (default INGEST_FLEET_SECRET, else the local stack's)
+    --traceparent   the W3C trace context to send (default: a new, sampled trace); its trace id is
+                    printed, to follow the readings in the feature function's log`;
 
 function fail(message: string): never {
   console.error(`npm run device: ${message}\n\n${USAGE}`);
@@ -77,6 +85,7 @@ async function main(): Promise<void> {
       curl: { type: 'boolean', default: false },
       key: { type: 'string' },
       'fleet-secret': { type: 'string' },
+      traceparent: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -97,8 +106,13 @@ async function main(): Promise<void> {
   const count = Number(values.count);
   if (!Number.isInteger(count) || count < 1 || count > 500) fail('--count must be 1..500');
   const body = Buffer.from(values.file === undefined ? generated(vehicle, count) : readFileSync(values.file));
+  const trace =
+    values.traceparent === undefined ? startTrace(true) : parseTraceparent(values.traceparent);
+  if (trace === undefined) fail('--traceparent must be a W3C traceparent: 00-<32 hex>-<16 hex>-<2 hex>');
+  console.error(`trace ${trace.traceId}`);
   const headers = {
     'content-type': 'application/json',
+    [TRACEPARENT]: formatTraceparent(trace),
     ...signRequest({ deviceKey: key, deviceId: vehicle, body, nowMs: Date.now() }),
   };
   const target = `${url.replace(/\/+$/, '')}${TELEMETRY_ROUTE}${values.wait ? '?wait=true' : ''}`;

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type PublishCallback, type PubSub, Topic } from '@google-cloud/pubsub';
 import { deriveDeviceKey, signRequest, TELEMETRY_ROUTE } from '../../shared/ingress/request-signature.js';
 import { VEHICLE_ID_PATTERN } from '../../shared/telemetry/index.js';
+import { TRACEPARENT } from '../../shared/tracing/trace-context.js';
 
 type MessageOptions = Parameters<Topic['publishMessage']>[0];
 
@@ -75,15 +76,16 @@ export class GatewaySplitTopic extends Topic {
       super.publishMessage(message, callback);
       return undefined;
     }
-    return postSigned(this.route, vehicleId, data);
+    return postSigned(this.route, vehicleId, data, message.attributes?.[TRACEPARENT]);
   }
 }
 
-/** POSTs one signed body to the gateway; resolves once it answered 202. */
+/** POSTs one signed body (with its trace, when given) to the gateway; resolves once it answered 202. */
 export async function postSigned(
   route: Pick<GatewayRoute, 'url' | 'fleetSecret'>,
   vehicleId: string,
   body: Buffer,
+  traceparent?: string,
 ): Promise<string> {
   const deviceKey = deriveDeviceKey(route.fleetSecret ?? LOCAL_FLEET_SECRET, vehicleId);
   for (let attempt = 1; ; attempt++) {
@@ -92,6 +94,7 @@ export async function postSigned(
       body,
       headers: {
         'content-type': 'application/json',
+        ...(traceparent === undefined ? {} : { [TRACEPARENT]: traceparent }),
         ...signRequest({ deviceKey, deviceId: vehicleId, body, nowMs: Date.now() }),
       },
     });

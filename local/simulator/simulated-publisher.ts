@@ -7,6 +7,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Topic } from '@google-cloud/pubsub';
+import { formatTraceparent, startTrace, TRACEPARENT } from '../../shared/tracing/trace-context.js';
 import type { DevOptions } from '../dev/dev-options.js';
 import { type SimulatedMessage, type SimulatedMessageKind, simulateFleet } from './device-simulator.js';
 
@@ -27,11 +28,15 @@ interface VehicleBuffer {
 }
 
 const MAX_IN_FLIGHT = 2000;
+const TRACE_SAMPLE_EVERY = 10;
+/** First sends, in order or not, within the allowed lateness: each becomes a row. */
+const EXPECTED_ROW_KINDS = new Set<SimulatedMessageKind>(['valid', 'out_of_order']);
 
 export async function publishSimulatedFleet(args: {
   topic: Topic;
   options: DevOptions;
-  onPublished: (readings: number) => void;
+  /** After each message: its readings, and how many of them are to become rows. */
+  onPublished: (readings: number, expectedRows: number) => void;
   shouldStop: () => boolean;
 }): Promise<PublishedFleet> {
   const { options } = args;
@@ -46,10 +51,14 @@ export async function publishSimulatedFleet(args: {
   args.topic.setPublishOptions({ batching: { maxMessages: 500, maxMilliseconds: 20 } });
 
   const send = async (items: SimulatedMessage[], data: string) => {
-    const sent = args.topic.publishMessage({ data: Buffer.from(data) }).then(() => {
+    // Every message starts a trace, as an instrumented device would; one in TRACE_SAMPLE_EVERY is
+    // sampled, so the feature function logs it at INFO (README "Follow one reading").
+    const trace = startTrace(messages % TRACE_SAMPLE_EVERY === 0);
+    const attributes = { [TRACEPARENT]: formatTraceparent(trace) };
+    const sent = args.topic.publishMessage({ data: Buffer.from(data), attributes }).then(() => {
       for (const item of items) byKind[item.kind]++;
       messages++;
-      args.onPublished(items.length);
+      args.onPublished(items.length, items.filter((item) => EXPECTED_ROW_KINDS.has(item.kind)).length);
     });
     inFlight.add(sent);
     const settle = () => inFlight.delete(sent);
@@ -91,7 +100,8 @@ export async function publishSimulatedFleet(args: {
   for (const vehicleId of [...buffers.keys()]) await flush(vehicleId);
   await Promise.all(inFlight);
   const readings = Object.values(byKind).reduce((a, b) => a + b, 0);
-  return { byKind, readings, messages, expectedRows: byKind.valid + byKind.out_of_order };
+  const expectedRows = [...EXPECTED_ROW_KINDS].reduce((sum, kind) => sum + byKind[kind], 0);
+  return { byKind, readings, messages, expectedRows };
 }
 
 function isJsonObject(data: string): boolean {

@@ -5,6 +5,7 @@ import {
   type InsertRow,
   type TableField,
 } from '@google-cloud/bigquery';
+import { PassThroughClient } from 'google-auth-library';
 import pRetry, { AbortError } from 'p-retry';
 import type { FleetConfig } from '../config.js';
 import { FleetError } from '../errors.js';
@@ -306,8 +307,9 @@ async function ignoreAlreadyExists(creation: Promise<unknown>): Promise<void> {
 
 /**
  * A BigQuery client for the configured target: Google Cloud with Application Default Credentials,
- * or the local stand-in when `bigquery.apiEndpoint` is set (without credentials the client sends
- * its requests unauthenticated, which the stand-in accepts).
+ * or the local stand-in when `bigquery.apiEndpoint` is set, with an auth client that sends no
+ * credentials (which the stand-in accepts; without it the client probes the GCE metadata server
+ * for credentials and prints a MetadataLookupWarning).
  */
 export function createBigQueryClient(
   config: Pick<FleetConfig, 'projectId' | 'bigquery'>,
@@ -324,7 +326,9 @@ export function createBigQueryClient(
       maxRetryDelay: 2,
       totalTimeout: 30,
     },
-    ...(config.bigquery.apiEndpoint === undefined ? {} : { apiEndpoint: config.bigquery.apiEndpoint }),
+    ...(config.bigquery.apiEndpoint === undefined
+      ? {}
+      : { apiEndpoint: config.bigquery.apiEndpoint, authClient: new PassThroughClient() }),
     ...overrides,
   });
 }

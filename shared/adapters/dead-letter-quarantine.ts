@@ -49,8 +49,10 @@ export class DeadLetterQuarantine implements DeadLetterSink {
     const messageId = message.messageId.slice(0, MAX_ID_CHARS);
     const name = quarantineObjectName(message.messageId, message.receivedAtMs);
     const records = message.rejects.map(quarantineRecord);
+    // Ours (the service formats it from a validated context): it follows the reading into both.
+    const trace = message.traceparent === undefined ? {} : { traceparent: message.traceparent };
     const body = Buffer.from(
-      JSON.stringify({ message_id: messageId, received_at: receivedAt, rejects: records }),
+      JSON.stringify({ message_id: messageId, received_at: receivedAt, ...trace, rejects: records }),
     );
     await Promise.all([
       this.objects.putIfAbsent(name, body, { contentType: 'application/json' }),
@@ -63,6 +65,7 @@ export class DeadLetterQuarantine implements DeadLetterSink {
             source_message_id: messageId,
             reading_index: record.index === null ? '' : String(record.index),
             quarantine_object: name,
+            ...trace,
           },
         ),
       ),

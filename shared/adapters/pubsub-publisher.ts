@@ -1,9 +1,14 @@
 import { type ClientConfig, PubSub, type Topic } from '@google-cloud/pubsub';
+import { PassThroughClient } from 'google-auth-library';
 import type { FleetConfig } from '../config.js';
 import { FleetError } from '../errors.js';
 import type { MessagePublisher } from '../ports/dead-letter.js';
 
-/** The official Pub/Sub client; on the local stack it targets the emulator (no credentials). */
+/**
+ * The official Pub/Sub client; on the local stack it targets the emulator with an auth client that
+ * sends no credentials. (Without one the client still looks for Application Default Credentials
+ * and probes the GCE metadata server: a MetadataLookupWarning in every process that publishes.)
+ */
 export function createPubSubClient(
   config: Pick<FleetConfig, 'projectId' | 'pubsubEmulatorHost'>,
   overrides: ClientConfig = {},
@@ -14,6 +19,7 @@ export function createPubSubClient(
         projectId: config.projectId,
         apiEndpoint: config.pubsubEmulatorHost,
         emulatorMode: true,
+        authClient: new PassThroughClient(),
         ...overrides,
       });
 }

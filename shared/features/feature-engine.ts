@@ -13,6 +13,8 @@ export interface EngineResult {
   /** Readings beyond the allowed lateness: to the late archive. */
   late: LateReading[];
   applied: number;
+  /** Event times of the readings applied now: their windows and latest vector are online. */
+  appliedEventTsMs: number[];
   duplicates: number;
   conflicts: number;
   lateCount: number;
@@ -29,7 +31,15 @@ export async function computeFeatureRows(
   logger?: Logger,
   modelVersion: string | null = null,
 ): Promise<EngineResult> {
-  const result: EngineResult = { rows: [], late: [], applied: 0, duplicates: 0, conflicts: 0, lateCount: 0 };
+  const result: EngineResult = {
+    rows: [],
+    late: [],
+    applied: 0,
+    appliedEventTsMs: [],
+    duplicates: 0,
+    conflicts: 0,
+    lateCount: 0,
+  };
   const groups = [...groupByVehicle(readings)];
   const applyGroup = ([vehicleId, group]: [string, TelemetryReading[]]) =>
     windows.apply(
@@ -50,6 +60,7 @@ export async function computeFeatureRows(
       switch (applyResult.outcome) {
         case 'new':
           result.applied++;
+          result.appliedEventTsMs.push(reading.event_ts_ms);
           result.rows.push(scoredWith(buildFeatureRow(reading, applyResult.snapshot), modelVersion));
           break;
         case 'duplicate': {

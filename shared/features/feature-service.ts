@@ -1,3 +1,4 @@
+import type { FreshnessRecorder } from '../freshness/freshness-report.js';
 import type { Logger } from '../logger.js';
 import type { DeadLetterSink } from '../ports/dead-letter.js';
 import type { FeatureSink } from '../ports/feature-sink.js';
@@ -7,6 +8,13 @@ import type { RiskAlerts } from '../ports/risk-alerts.js';
 import type { WindowStore } from '../ports/window-store.js';
 import type { FeatureRow } from '../rows/feature-row.js';
 import { parseTelemetryMessage } from '../telemetry/index.js';
+import {
+  childSpan,
+  cloudLoggingTraceFields,
+  formatTraceparent,
+  parseTraceparent,
+  type TraceContext,
+} from '../tracing/trace-context.js';
 import { computeFeatureRows, type EngineResult } from './feature-engine.js';
 import { scoreRows } from './risk-scoring.js';
 
@@ -26,8 +34,12 @@ export interface FeatureServiceDeps {
   models?: ModelScoring;
   /** High-risk rows raise alerts once durable. */
   alerts?: RiskAlerts;
+  /** Event and publish time to online and durable, per row (shared/freshness/). */
+  freshness?: FreshnessRecorder;
   clock: () => number;
   logger: Logger;
+  /** The project the log lines' trace field names (`projects/<id>/traces/<trace id>`). */
+  projectId: string;
   options: FeatureServiceOptions;
 }
 
@@ -36,7 +48,13 @@ export interface TelemetryMessage {
   messageId: string;
   /** Pub/Sub publish time; names quarantine objects so a redelivery lands on the same name. */
   publishTimeMs?: number;
+  /** The message's W3C `traceparent` attribute as sent; ignored unless valid. */
+  traceparent?: string;
 }
+
+/** A sampled message's line names the rows it wrote, up to this many. */
+const MAX_LOGGED_EVENT_IDS = 20;
+const MAX_LOGGED_ID_CHARS = 256;
 
 export interface MessageOutcome extends EngineResult {
   rejected: number;
@@ -53,6 +71,8 @@ export async function processTelemetryMessage(
   message: TelemetryMessage,
 ): Promise<MessageOutcome> {
   const nowMs = deps.clock();
+  const parent = parseTraceparent(message.traceparent);
+  const span = parent === undefined ? undefined : childSpan(parent);
   const parsed = parseTelemetryMessage(message.data, {
     nowMs,
     maxFutureSkewMs: deps.options.maxFutureSkewMs,
@@ -65,6 +85,7 @@ export async function processTelemetryMessage(
           messageId: message.messageId,
           receivedAtMs: message.publishTimeMs ?? nowMs,
           rejects: parsed.rejects,
+          ...(span === undefined ? {} : { traceparent: formatTraceparent(span) }),
         })
       : Promise.resolve();
   // Awaited below with the sink writes; this only keeps an early failure from counting as unhandled.
@@ -77,17 +98,61 @@ export async function processTelemetryMessage(
     deps.logger,
     deps.models?.currentVersion() ?? null,
   );
+  const { freshness } = deps;
+  freshness?.online(engine.appliedEventTsMs, message.publishTimeMs, deps.clock());
   if (deps.models) await scoreRows(engine.rows, deps.models);
   await Promise.all([
     engine.rows.length > 0
-      ? deps.sink
-          .write(engine.rows)
-          .then(() => Promise.all([forgetDurableRows(deps, engine.rows), deps.alerts?.raise(engine.rows)]))
+      ? deps.sink.write(engine.rows).then(() => {
+          freshness?.durable(
+            engine.rows.map((row) => Date.parse(row.event_ts)),
+            message.publishTimeMs,
+            deps.clock(),
+          );
+          return Promise.all([forgetDurableRows(deps, engine.rows), deps.alerts?.raise(engine.rows)]);
+        })
       : undefined,
     deps.lateArchive.write(engine.late),
     quarantined,
   ]);
-  return { ...engine, rejected: parsed.rejects.length };
+  const outcome = { ...engine, rejected: parsed.rejects.length };
+  freshness?.readings({
+    applied: outcome.applied,
+    duplicates: outcome.duplicates,
+    conflicts: outcome.conflicts,
+    late: outcome.lateCount,
+    rejected: outcome.rejected,
+  });
+  logMessageOutcome(deps, message, outcome, span);
+  return outcome;
+}
+
+/**
+ * One line per message: what became of its readings. At DEBUG (a line per message would be the
+ * largest log volume of the pipeline), at INFO when the message's trace is sampled, so a reading
+ * sent with a sampled `traceparent` can be followed: the line carries Cloud Logging's trace fields.
+ */
+function logMessageOutcome(
+  deps: FeatureServiceDeps,
+  message: TelemetryMessage,
+  outcome: MessageOutcome,
+  span: TraceContext | undefined,
+): void {
+  const level = span?.sampled ? 'info' : 'debug';
+  if (!deps.logger.isLevelEnabled(level)) return;
+  deps.logger[level](
+    {
+      ...(span === undefined ? {} : cloudLoggingTraceFields(span, deps.projectId)),
+      message_id: message.messageId.slice(0, MAX_LOGGED_ID_CHARS),
+      applied: outcome.applied,
+      duplicates: outcome.duplicates,
+      conflicts: outcome.conflicts,
+      late: outcome.lateCount,
+      rejected: outcome.rejected,
+      event_ids: outcome.rows.map((row) => row.event_id).slice(0, MAX_LOGGED_EVENT_IDS),
+    },
+    'telemetry message processed',
+  );
 }
 
 /**

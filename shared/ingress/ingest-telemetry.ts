@@ -17,6 +17,13 @@ import {
   type IngressResponse,
   retryAfterHeader,
 } from './ingress-response.js';
+import {
+  childSpan,
+  formatTraceparent,
+  parseTraceparent,
+  startTrace,
+  TRACEPARENT,
+} from '../tracing/trace-context.js';
 import { type OutgoingReading, packMessages } from './outgoing-messages.js';
 import { readingSpans } from './raw-reading-spans.js';
 import { ReadAfterWrite, type WaitOutcome } from './read-after-write.js';
@@ -56,6 +63,8 @@ export interface IngestRequest {
   signature: SignatureHeaders;
   body: Uint8Array;
   wait: boolean;
+  /** The request's W3C `traceparent` header; a new trace is started when it is absent or invalid. */
+  traceparent?: string | undefined;
 }
 
 /** Reasons that refuse the whole message (index null), not one reading of it, as HTTP answers. */
@@ -195,12 +204,17 @@ export async function ingestTelemetry(deps: IngestDeps, request: IngestRequest):
     : undefined;
   await watch?.before();
 
+  // The gateway's span of the request's trace rides on every message, to the feature function's logs.
+  const caller = parseTraceparent(request.traceparent);
+  const attributes = {
+    source: 'ingest-gateway',
+    device_id: deviceId,
+    [TRACEPARENT]: formatTraceparent(caller === undefined ? startTrace(false) : childSpan(caller)),
+  };
   let timer: NodeJS.Timeout | undefined;
   try {
     const published = Promise.all(
-      packed.messages.map((message) =>
-        deps.publisher.publish(deps.topic, message.data, { source: 'ingest-gateway', device_id: deviceId }),
-      ),
+      packed.messages.map((message) => deps.publisher.publish(deps.topic, message.data, attributes)),
     );
     // The client's own deadline can run long while it reconnects; the device is told to retry
     // (a publish that still lands later makes the retry a duplicate, which changes nothing).

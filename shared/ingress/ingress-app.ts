@@ -1,5 +1,6 @@
 import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { TRACEPARENT } from '../tracing/trace-context.js';
 import { type IngestDeps, ingestTelemetry } from './ingest-telemetry.js';
 import { errorResponse, type IngressResponse } from './ingress-response.js';
 import { bodyTooLarge, checkContentType, checkDeclaredBody } from './request-checks.js';
@@ -44,6 +45,7 @@ export function createIngressApp(deps: IngestDeps): Hono {
       },
       body,
       wait: wait === 'true',
+      traceparent: header(TRACEPARENT),
     });
     if (answer.status >= 400 && answer.status < 500) {
       const { code } = answer.body.error as { code: string };

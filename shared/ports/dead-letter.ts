@@ -13,6 +13,8 @@ export interface QuarantinedMessage {
   /** Pub/Sub message id of the message the rejects came from (or a content hash when there is none). */
   messageId: string;
   receivedAtMs: number;
+  /** The feature function's span of the message (W3C traceparent), when the message carried a trace. */
+  traceparent?: string;
   /** As the validator returns them; the sink still bounds what it writes (input is hostile). */
   rejects: readonly TelemetryReject[];
 }

@@ -19,6 +19,7 @@ import {
   processTelemetryMessage,
   type TelemetryMessage,
 } from '../features/feature-service.js';
+import { FreshnessReport } from '../freshness/freshness-report.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { ModelScoring } from '../ports/model-scoring.js';
 import type { WindowStore } from '../ports/window-store.js';
@@ -86,8 +87,10 @@ function createFeature(config: FleetConfig): FeatureRuntime {
       threshold: config.alerts.riskThreshold,
       episodeMs: config.alerts.episodeMs,
     }),
+    freshness: new FreshnessReport(online.logger, { intervalMs: config.freshnessReportMs }),
     clock: Date.now,
     logger: online.logger,
+    projectId: config.projectId,
     options: {
       maxFutureSkewMs: config.engine.maxFutureSkewMs,
       maxBatchReadings: config.limits.maxBatchReadings,

@@ -119,6 +119,7 @@ function servicedBy(windows: WindowStore): FeatureServiceDeps {
     lateArchive: new GcsLateArchive(objects),
     clock: Date.now,
     logger: createLogger({ level: 'silent' }),
+    projectId: 'fleet-features-test',
     options: { maxFutureSkewMs: 300_000, maxBatchReadings: 500, maxMessageBytes: 262_144 },
   };
 }

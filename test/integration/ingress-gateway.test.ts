@@ -134,7 +134,11 @@ describe('accepted readings reach telemetry-raw exactly as sent', () => {
     const data = messagesOf(device).map((m) => m.data);
     expect(data).toContain(`{"readings":[${texts.join(',')}]}`);
     expect(data).toContain(single);
-    expect(messagesOf(device)[0]!.attributes).toEqual({ source: 'ingest-gateway', device_id: device });
+    expect(messagesOf(device)[0]!.attributes).toEqual({
+      source: 'ingest-gateway',
+      device_id: device,
+      traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/),
+    });
   });
 
   it('forwards the valid readings of a mixed batch and lists the others by index and reason', async () => {

@@ -1,13 +1,14 @@
 // Pure parts of the local GCS stand-in: checksums, safe file names, listing, ranges, multipart,
-// preconditions. The HTTP behaviour is specified in test/integration/gcs-standin.test.ts.
+// query parameters, preconditions. The HTTP behaviour is specified in test/integration/gcs-standin.test.ts.
 import { describe, expect, it } from 'vitest';
 import { GcsApiError } from '../../local/gcs-standin/api-error.js';
 import { parseDownloadRange, parseUploadContentRange } from '../../local/gcs-standin/byte-ranges.js';
 import { Crc32c, crc32cBase64 } from '../../local/gcs-standin/crc32c.js';
-import { parseMultipartRelated } from '../../local/gcs-standin/multipart-related.js';
+import { multipartBoundary, parseMultipartRelated } from '../../local/gcs-standin/multipart-related.js';
 import { listPage } from '../../local/gcs-standin/object-listing.js';
 import { applyObjectPatch, parseUploadMetadata } from '../../local/gcs-standin/object-resource.js';
 import { checkPreconditions, type Preconditions } from '../../local/gcs-standin/preconditions.js';
+import { checkQuery } from '../../local/gcs-standin/query-parameters.js';
 import {
   objectFileStem,
   validateBucketName,
@@ -172,8 +173,58 @@ describe('multipart/related', () => {
     ]);
   });
 
+  it('splits the body gcloud sends: bare LF line breaks, extra part headers, a trailing newline', () => {
+    const boundary = '===============5157055196989590461==';
+    const body = Buffer.from(
+      `--${boundary}\nContent-Type: application/json\nMIME-Version: 1.0\n\n{"name": "small.txt"}\n` +
+        `--${boundary}\nContent-Type: text/plain\nMIME-Version: 1.0\nContent-Transfer-Encoding: binary\n\n` +
+        `hello\n\n--${boundary}--\n`,
+    );
+    const parts = parseMultipartRelated(body, boundary);
+    expect(parts.map((p) => [p.headers.get('content-type'), p.body.toString()])).toEqual([
+      ['application/json', '{"name": "small.txt"}'],
+      ['text/plain', 'hello\n'],
+    ]);
+  });
+
+  it('takes parts without headers, empty parts and a preamble', () => {
+    const body = Buffer.from('preamble\r\n--b1\r\n\r\n{}\r\n--b1\r\n\r\n\r\n--b1--');
+    expect(parseMultipartRelated(body, 'b1').map((p) => [p.headers.size, p.body.toString()])).toEqual([
+      [0, '{}'],
+      [0, ''],
+    ]);
+  });
+
+  it.each([
+    ['multipart/related; boundary=b1', 'b1'],
+    ['multipart/related; boundary="a b:c"', 'a b:c'],
+    [
+      "multipart/related; boundary='===============0395861207301731319=='",
+      '===============0395861207301731319==',
+    ],
+    ['Multipart/Related; type="application/json"; boundary=x_y', 'x_y'],
+  ])('reads the boundary of %s', (contentType, boundary) => {
+    expect(multipartBoundary(contentType)).toBe(boundary);
+  });
+
   it('rejects a body without its closing delimiter', () => {
     expect(statusOf(() => parseMultipartRelated(Buffer.from('--b1\r\n\r\nabc'), 'b1'))).toBe(400);
+    expect(statusOf(() => parseMultipartRelated(Buffer.from('--b1\n\nabc'), 'b1'))).toBe(400);
+  });
+});
+
+describe('query parameters', () => {
+  const check = (query: string) => () => checkQuery(new URLSearchParams(query), 'objects.list', ['prefix']);
+  it.each([
+    ['prefix=a&projection=noAcl&fields=items%2Fname&prettyPrint=false&alt=json', 'ok'],
+    ['includeFoldersAsPrefixes=True&userProject=p', 'ok'],
+    ['enableObjectRetention=False&softDeleted=false', 'ok'],
+    ['enableObjectRetention=True', 501],
+    ['softDeleted=true', 501],
+    ['softDeleted=maybe', 400],
+    ['matchGlob=**.txt', 501],
+  ] as const)('%s: %s', (query, expected) => {
+    expect(statusOf(check(query))).toBe(expected);
   });
 });
 

@@ -137,6 +137,7 @@ function harness(limits: { maxBatchReadings: number; maxMessageBytes: number }):
     lateArchive: new GcsLateArchive(objects),
     clock: () => NOW_MS,
     logger: collectingLogger(logLines),
+    projectId: 'fleet-features-test',
     options: { maxFutureSkewMs: 300_000, ...limits },
   };
   return { deps, objects, publisher, windows, sink, logLines };

@@ -8,6 +8,7 @@ import { createIngressApp } from '../../shared/ingress/ingress-app.js';
 import type { ReadingRef, ReadingState } from '../../shared/ports/reading-status.js';
 import { buildFeatureRow } from '../../shared/rows/feature-row.js';
 import { parseTelemetryMessage } from '../../shared/telemetry/index.js';
+import { parseTraceparent } from '../../shared/tracing/trace-context.js';
 import type { WindowSnapshot } from '../../shared/windows/window-snapshot.js';
 import { fakeIngestDeps, MemoryTokenBucket, reading, signedHeaders } from '../helpers/ingress-fakes.js';
 
@@ -189,7 +190,28 @@ describe('accepted readings', () => {
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual({ accepted: 1, rejected: 0, rejects: [] });
     expect(deps.publisher.messages.map((m) => m.data.toString())).toEqual([body]);
-    expect(deps.publisher.messages[0]!.attributes).toEqual({ source: 'ingest-gateway', device_id: DEVICE });
+    expect(deps.publisher.messages[0]!.attributes).toEqual({
+      source: 'ingest-gateway',
+      device_id: DEVICE,
+      traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/),
+    });
+  });
+
+  it("carries the request's trace onto the message in a span of its own; an invalid one is replaced, never refused", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const traced = fakeIngestDeps();
+    const incoming = `00-${traceId}-00f067aa0ba902b7-01`;
+    expect((await post(traced, one, { headers: { traceparent: incoming } })).status).toBe(202);
+    const carried = parseTraceparent(traced.publisher.messages[0]!.attributes.traceparent);
+    expect(carried).toMatchObject({ traceId, sampled: true });
+    expect(carried!.spanId).not.toBe('00f067aa0ba902b7');
+
+    const invalid = fakeIngestDeps();
+    const bad = `00-${'0'.repeat(32)}-00f067aa0ba902b7-01`;
+    expect((await post(invalid, one, { headers: { traceparent: bad } })).status).toBe(202);
+    const started = parseTraceparent(invalid.publisher.messages[0]!.attributes.traceparent);
+    expect(started).toMatchObject({ sampled: false });
+    expect(started!.traceId).not.toBe('0'.repeat(32));
   });
 
   it('forwards the valid readings of a batch as sent and lists the others by index and reason', async () => {

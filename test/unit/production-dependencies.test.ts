@@ -15,7 +15,18 @@ const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')
   optionalDependencies?: Record<string, string>;
 };
 
-const importPattern = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+const importPattern =
+  /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s*['"]([^'"]+)['"]/gm;
+
+/** The package a bare specifier names (`@scope/name/sub` → `@scope/name`). */
+function packageOf(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+function specifiersOf(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(importPattern)].map((m) => (m[1] ?? m[2] ?? m[3])!);
+}
 
 /** Packages imported by the functions' sources, found by following relative imports. */
 function packagesImportedByFunctions(): Set<string> {
@@ -27,15 +38,30 @@ function packagesImportedByFunctions(): Set<string> {
     const file = pending.pop()!;
     if (visited.has(file)) continue;
     visited.add(file);
-    for (const match of readFileSync(file, 'utf8').matchAll(importPattern)) {
-      const specifier = (match[1] ?? match[2])!;
+    for (const specifier of specifiersOf(file)) {
       if (specifier.startsWith('.')) {
         const source = resolve(dirname(file), specifier).replace(/\.js$/, '.ts');
         if (!existsSync(source)) throw new Error(`${file} imports ${specifier}: no ${source}`);
         pending.push(source);
       } else if (!specifier.startsWith('node:')) {
-        const parts = specifier.split('/');
-        packages.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+        packages.add(packageOf(specifier));
+      }
+    }
+  }
+  return packages;
+}
+
+/** Packages imported anywhere else: the local stack, tests, benchmarks, scripts, infra. */
+function packagesImportedOutsideFunctions(): Set<string> {
+  const packages = new Set<string>();
+  for (const dir of ['local', 'test', 'bench', 'scripts', 'infra']) {
+    if (!existsSync(join(repoRoot, dir))) continue;
+    const files = readdirSync(join(repoRoot, dir), { recursive: true, encoding: 'utf8' }).filter(
+      (name) => /\.ts$/.test(name) && !name.split(/[\\/]/).includes('node_modules'),
+    );
+    for (const name of files) {
+      for (const specifier of specifiersOf(join(repoRoot, dir, name))) {
+        if (!specifier.startsWith('.') && !specifier.startsWith('node:')) packages.add(packageOf(specifier));
       }
     }
   }
@@ -51,15 +77,21 @@ describe('production dependencies', () => {
     const { stdout } = await promisify(execFile)('npm', ['ls', '--omit=dev', '--depth=0', '--json'], {
       cwd: repoRoot,
     });
-    const installed = Object.keys(
+    const listed = Object.keys(
       (JSON.parse(stdout) as { dependencies?: Record<string, unknown> }).dependencies ?? {},
     );
-    const devOnly = Object.keys(manifest.devDependencies);
-    expect(installed.filter((name) => devOnly.includes(name))).toEqual([]);
+    const functionPackages = packagesImportedByFunctions();
+    const localOrTestOnly = [...packagesImportedOutsideFunctions()].filter(
+      (name) => !functionPackages.has(name),
+    );
+    // The check has teeth: the stand-ins' and the progress bar's packages are among them.
+    expect(localOrTestOnly).toEqual(expect.arrayContaining(['@duckdb/node-api', 'cli-progress', 'vitest']));
+    expect(listed.filter((name) => localOrTestOnly.includes(name))).toEqual([]);
     const allowed = [
       ...Object.keys(manifest.dependencies),
       ...Object.keys(manifest.optionalDependencies ?? {}),
     ];
-    expect(installed.filter((name) => !allowed.includes(name))).toEqual([]);
+    expect(listed.filter((name) => !allowed.includes(name))).toEqual([]);
+    expect(Object.keys(manifest.dependencies).filter((name) => !listed.includes(name))).toEqual([]);
   });
 });
