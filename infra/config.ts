@@ -64,8 +64,12 @@ export const InfraConfigSchema = z
       .string()
       .regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/)
       .default('10.20.0.0/20'),
-    /** Pub/Sub delivery of telemetry-raw to processTelemetry. */
-    maxDeliveryAttempts: z.coerce.number().int().min(5).max(100).default(5),
+    /**
+     * Pub/Sub delivery of telemetry-raw to processTelemetry. Invalid readings are dead-lettered by the
+     * function at once; these attempts are for transient failures, so they outlast a Redis failover
+     * or a deploy: 20 attempts with backoff 1 s doubling to 60 s span about 15 minutes.
+     */
+    maxDeliveryAttempts: z.coerce.number().int().min(5).max(100).default(20),
     ackDeadlineS: z.coerce.number().int().min(10).max(600).default(60),
     minBackoffS: z.coerce.number().int().min(0).max(600).default(1),
     maxBackoffS: z.coerce.number().int().min(0).max(600).default(60),
@@ -158,17 +162,20 @@ export function readInfraConfig(): InfraConfig {
   }
   const settings = parseInfraSettings(raw);
   const [fleetSecretKey, clusterPasswordKey] = SECRET_KEYS;
-  const redisClusterPassword = config.getSecret(clusterPasswordKey);
-  if (settings.redisMode === 'cluster' && redisClusterPassword === undefined) {
-    throw new InfraConfigError(
-      `redisMode cluster needs ${clusterPasswordKey}: pulumi config set --secret ${clusterPasswordKey} "$(openssl rand -hex 32)"`,
-    );
-  }
+  const requiredSecret = (key: string) => {
+    try {
+      return config.requireSecret(key);
+    } catch {
+      throw new InfraConfigError(
+        `${key} is required: pulumi config set --secret ${key} "$(openssl rand -hex 32)"`,
+      );
+    }
+  };
   return {
     ...settings,
     project: new pulumi.Config('gcp').require('project'),
-    ingestFleetSecret: config.requireSecret(fleetSecretKey),
-    redisClusterPassword,
+    ingestFleetSecret: requiredSecret(fleetSecretKey),
+    redisClusterPassword: settings.redisMode === 'cluster' ? requiredSecret(clusterPasswordKey) : undefined,
   };
 }
 

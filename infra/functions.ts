@@ -1,23 +1,23 @@
 /**
  * The functions (Cloud Functions gen2, nodejs22), one per entry of the catalog: each with its own
- * service account and only the grants its `access` lists, its own source archive in the source
- * bucket, its environment by the names shared/config.ts reads, Redis reached over Direct VPC egress
- * with the URL and CA from Secret Manager, and its invoker policy. processTelemetry is fed by a
- * Pub/Sub push subscription on telemetry-raw (OIDC-authenticated, retried with backoff, dead-lettered
- * after maxDeliveryAttempts): Eventarc would create that subscription itself, without a dead-letter
- * policy the program could set.
+ * service account and only the grants its `access` lists (function-access.ts), its own source
+ * archive in the source bucket, its environment by the names shared/config.ts reads, Redis reached
+ * over Direct VPC egress with the URL and CA from Secret Manager, and its invoker policy. Event
+ * functions are fed by a retried, dead-lettered push subscription (telemetry-push.ts).
  */
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import type { ConfigVariable } from '../shared/config.js';
 import type { InfraConfig } from './config.js';
-import { type Access, FUNCTION_CATALOG, type FunctionFolder, type FunctionSpec } from './function-catalog.js';
+import { type AccessTargets, grantAccess } from './function-access.js';
+import { FUNCTION_CATALOG, type FunctionFolder, type FunctionSpec } from './function-catalog.js';
 import { functionArchive } from './function-source.js';
 import type { Messaging } from './messaging.js';
 import type { Network } from './network.js';
 import { type OnlineStore, REDIS_CA_MOUNT } from './online-store.js';
 import { type SecretRef, secretWithVersion } from './secrets.js';
 import type { Storage } from './storage.js';
+import { telemetryPush } from './telemetry-push.js';
 import type { Warehouse } from './warehouse.js';
 
 export const FUNCTION_RUNTIME = 'nodejs22';
@@ -93,7 +93,9 @@ export class Functions extends pulumi.ComponentResource {
     this.deployed = Object.fromEntries(entries) as Record<FunctionFolder, DeployedFunction>;
     this.pushSubscriptions = Object.values(this.deployed)
       .filter((d) => d.spec.trigger === 'telemetry-push')
-      .map((d) => this.#telemetryPush(d));
+      .map((d) =>
+        telemetryPush(d, { config, messaging: args.messaging, dependsOn: args.dependsOn }, this.#child),
+      );
     this.registerOutputs({});
   }
 
@@ -113,7 +115,7 @@ export class Functions extends pulumi.ComponentResource {
     );
     const member = pulumi.interpolate`serviceAccount:${account.email}`;
     const grants = spec.access.flatMap((access) =>
-      this.#grant(`${id}-${access.replace(':', '-')}`, access, member),
+      grantAccess(`${id}-${access.replace(':', '-')}`, access, member, this.#accessTargets(), child),
     );
 
     const source = functionArchive(config.bundlesDir, spec.folder);
@@ -191,6 +193,8 @@ export class Functions extends pulumi.ComponentResource {
     }
     if (spec.access.includes('redis')) {
       env.NODE_EXTRA_CA_CERTS = `${REDIS_CA_MOUNT.mountPath}/${REDIS_CA_MOUNT.file}`;
+      // The Cluster client follows slots across shards (shared/adapters/redis-client.ts).
+      env.REDIS_CLUSTER = String(config.redisMode === 'cluster');
     }
     return Object.fromEntries(
       Object.entries(env).filter((entry): entry is [string, pulumi.Input<string>] => entry[1] !== undefined),
@@ -249,63 +253,16 @@ export class Functions extends pulumi.ComponentResource {
     };
   }
 
-  /** The IAM grants of one access of a function (one per resource it touches). */
-  #grant(name: string, access: Access, member: pulumi.Output<string>): pulumi.Resource[] {
+  #accessTargets(): AccessTargets {
     const { config, messaging, storage, warehouse, onlineStore } = this.#args;
-    const child = this.#child;
-    const project = config.project;
-    const publish = (topic: gcp.pubsub.Topic) => [
-      new gcp.pubsub.TopicIAMMember(
-        name,
-        { project, topic: topic.name, role: 'roles/pubsub.publisher', member },
-        child,
-      ),
-    ];
-    const onDataset = (role: string) => [
-      new gcp.bigquery.DatasetIamMember(
-        name,
-        { project, datasetId: warehouse.dataset.datasetId, role, member },
-        child,
-      ),
-    ];
-    const onBucket = (bucket: gcp.storage.Bucket, role: string) => [
-      new gcp.storage.BucketIAMMember(name, { bucket: bucket.name, role, member }, child),
-    ];
-    const readSecret = (suffix: string, secret: SecretRef) =>
-      new gcp.secretmanager.SecretIamMember(
-        `${name}-${suffix}`,
-        { project, secretId: secret.secretId, role: 'roles/secretmanager.secretAccessor', member },
-        child,
-      );
-    switch (access) {
-      case 'publish:telemetry':
-        return publish(messaging.telemetry);
-      case 'publish:dead-letter':
-        return publish(messaging.deadLetter);
-      case 'publish:feature-rows':
-        return publish(messaging.featureRows);
-      case 'publish:alerts':
-        return publish(messaging.alerts);
-      case 'warehouse:write':
-        return onDataset('roles/bigquery.dataEditor');
-      case 'warehouse:read':
-        return onDataset('roles/bigquery.dataViewer');
-      case 'warehouse:query':
-        // Query jobs run in the project; the data they read is granted on the dataset.
-        return [new gcp.projects.IAMMember(name, { project, role: 'roles/bigquery.jobUser', member }, child)];
-      case 'features-bucket:create':
-        // quarantine/ and late/ objects are written once (ifGenerationMatch: 0), never replaced.
-        return onBucket(storage.features, 'roles/storage.objectCreator');
-      case 'models:read':
-        return onBucket(storage.models, 'roles/storage.objectViewer');
-      case 'models:write':
-        // Promotion replaces models/champion.json under a generation precondition (needs delete).
-        return onBucket(storage.models, 'roles/storage.objectUser');
-      case 'redis':
-        return [readSecret('url', onlineStore.redisUrl), readSecret('ca', onlineStore.redisCa)];
-      case 'fleet-secret':
-        return [readSecret('secret', this.fleetSecret)];
-    }
+    return {
+      project: config.project,
+      messaging,
+      storage,
+      warehouse,
+      onlineStore,
+      fleetSecret: this.fleetSecret,
+    };
   }
 
   /** Who may call the function: allUsers for the public gateway only; named members otherwise. */
@@ -328,74 +285,5 @@ export class Functions extends pulumi.ComponentResource {
         this.#child,
       );
     });
-  }
-
-  /**
-   * telemetry-raw → an event function: a push subscription with an OIDC token of its own account,
-   * exponential backoff between attempts and a dead-letter topic after maxDeliveryAttempts. The push
-   * path names the topic: functions-framework turns it into the CloudEvent's source.
-   */
-  #telemetryPush(target: DeployedFunction): gcp.pubsub.Subscription {
-    const { config, messaging } = this.#args;
-    const { pubsubAgent } = messaging;
-    const child = this.#child;
-    const project = config.project;
-    const id = `push-${target.spec.folder}`;
-    const pusher = new gcp.serviceaccount.Account(
-      `${id}-sa`,
-      {
-        project,
-        accountId: `ff-push-${target.spec.folder}`,
-        displayName: `fleet-features telemetry push to ${target.spec.entryPoint}`,
-        description: 'Signs the OIDC tokens of its telemetry-raw push subscription.',
-      },
-      child,
-    );
-    const pusherMember = pulumi.interpolate`serviceAccount:${pusher.email}`;
-    const invoker = new gcp.cloudrunv2.ServiceIamMember(
-      `${id}-invoker`,
-      {
-        project,
-        location: config.region,
-        name: target.fn.name,
-        role: 'roles/run.invoker',
-        member: pusherMember,
-      },
-      child,
-    );
-    // Pub/Sub mints the push tokens as its service agent (needed in projects made before 2021-04-08).
-    const tokenCreator = new gcp.serviceaccount.IAMMember(
-      `${id}-token-creator`,
-      { serviceAccountId: pusher.name, role: 'roles/iam.serviceAccountTokenCreator', member: pubsubAgent },
-      child,
-    );
-    const subscription = new gcp.pubsub.Subscription(
-      id,
-      {
-        project,
-        name: pulumi.interpolate`${messaging.telemetry.name}-${target.spec.folder}`,
-        topic: messaging.telemetry.id,
-        ackDeadlineSeconds: config.ackDeadlineS,
-        messageRetentionDuration: `${config.messageRetentionDays * 86_400}s`,
-        expirationPolicy: { ttl: '' },
-        retryPolicy: { minimumBackoff: `${config.minBackoffS}s`, maximumBackoff: `${config.maxBackoffS}s` },
-        deadLetterPolicy: {
-          deadLetterTopic: messaging.deadLetter.id,
-          maxDeliveryAttempts: config.maxDeliveryAttempts,
-        },
-        pushConfig: {
-          pushEndpoint: pulumi.interpolate`${target.url}/projects/${project}/topics/${messaging.telemetry.name}`,
-          oidcToken: { serviceAccountEmail: pusher.email, audience: target.url },
-        },
-      },
-      { ...child, dependsOn: [...this.#args.dependsOn, invoker, tokenCreator] },
-    );
-    // Dead-lettering acknowledges the message on this subscription as the Pub/Sub service agent.
-    new gcp.pubsub.SubscriptionIAMMember(
-      `${id}-dlq-subscriber`,
-      { project, subscription: subscription.name, role: 'roles/pubsub.subscriber', member: pubsubAgent },
-      child,
-    );
-    return subscription;
   }
 }

@@ -27,6 +27,8 @@ const ConfigSchema = z.object({
     .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a GCP project id')
     .default('fleet-features-local'),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  /** REDIS_URL names one node of a Redis Cluster (Memorystore for Redis Cluster): `true`/`false`. */
+  REDIS_CLUSTER: z.stringbool().default(false),
   FEATURES_BUCKET: z.string().regex(bucketName, 'must be a GCS bucket name').default('fleet-features-local'),
   BIGQUERY_DATASET: z.string().regex(identifier, 'must be a BigQuery dataset id').default('fleet_features'),
   BIGQUERY_FEATURES_TABLE: z.string().regex(identifier, 'must be a BigQuery table id').default('features'),
@@ -118,6 +120,7 @@ export const CONFIG_VARIABLES = Object.keys(ConfigSchema.shape) as ConfigVariabl
 export interface FleetConfig {
   projectId: string;
   redisUrl: string;
+  redisCluster: boolean;
   featuresBucket: string;
   bigquery: { dataset: string; featuresTable: string; location: string; apiEndpoint: string | undefined };
   storageEmulatorHost: string | undefined;
@@ -177,6 +180,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     projectId: c.GOOGLE_CLOUD_PROJECT,
     redisUrl: c.REDIS_URL,
+    redisCluster: c.REDIS_CLUSTER,
     featuresBucket: c.FEATURES_BUCKET,
     bigquery: {
       dataset: c.BIGQUERY_DATASET,

@@ -17,7 +17,8 @@ const USAGE = `usage: npm run chaos -- [options]
   --scenario 1,2,7   which scenarios (default all: 1 duplicates-reordering, 2 redis-killed,
                      3 sink-faults, 4 burst-10x, 5 poison, 6 soak, 7 function-killed)
   --scale 1          workload size (0.05..1; the soak and burst durations scale too)
-  --data-dir DIR     where each scenario's warehouse, objects and logs go (default .local/chaos)`;
+  --data-dir DIR     where each scenario's warehouse, objects and logs go (default .local/chaos)
+  --appendfsync P    Redis AOF fsync policy, always (default: what the guarantee assumes) or everysec`;
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const ALLOWED_LATENESS_S = 600;
@@ -28,6 +29,7 @@ async function main(): Promise<number> {
       scenario: { type: 'string', default: 'all' },
       scale: { type: 'string', default: '1' },
       'data-dir': { type: 'string', default: '.local/chaos' },
+      appendfsync: { type: 'string', default: 'always' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -38,9 +40,17 @@ async function main(): Promise<number> {
   }
   const scale = Number(values.scale);
   if (!(scale >= 0.05 && scale <= 1)) throw new Error('--scale must be in [0.05, 1]');
-  const all = scenarios({ scale, allowedLatenessMs: ALLOWED_LATENESS_S * 1000 });
+  const fsync = values.appendfsync;
+  if (fsync !== 'always' && fsync !== 'everysec') throw new Error('--appendfsync: always or everysec');
+  const appendfsync: 'always' | 'everysec' = fsync;
+  const all = scenarios({ scale, allowedLatenessMs: ALLOWED_LATENESS_S * 1000 }).map((s) => ({
+    ...s,
+    appendfsync,
+  }));
   const wanted =
-    values.scenario === 'all' ? all.map((s) => s.id) : values.scenario.split(',').map((s) => Number(s.trim()));
+    values.scenario === 'all'
+      ? all.map((s) => s.id)
+      : values.scenario.split(',').map((s) => Number(s.trim()));
   const chosen = all.filter((s) => wanted.includes(s.id));
   if (chosen.length !== wanted.length) throw new Error(`unknown scenario in --scenario ${values.scenario}`);
 
@@ -90,7 +100,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`[chaos] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    console.error(
+      `[chaos] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     process.exit(1);
   },
 );

@@ -18,6 +18,10 @@ export interface ScenarioContext {
   progress: PublishProgress;
   /** Messages this scenario publishes in all. */
   total: number;
+  /** Faults the scenario injected, described (process kills; stand-in faults are counted by their injectors). */
+  injected: string[];
+  /** Runs a fault beside the stream (publishing goes on meanwhile); the run waits for it before draining ends. */
+  inBackground(action: Promise<unknown>): void;
   log: (line: string) => void;
 }
 
@@ -97,7 +101,15 @@ export async function runScenario(spec: ScenarioSpec, env: RunnerEnv): Promise<S
       batch: spec.batch ?? 20,
     });
     const progress: PublishProgress = { published: [], finishedAtMs: undefined };
-    const ctx: ScenarioContext = { stack, progress, total: messages.length, log };
+    const background: Promise<unknown>[] = [];
+    const ctx: ScenarioContext = {
+      stack,
+      progress,
+      total: messages.length,
+      injected: [],
+      log,
+      inBackground: (action) => background.push(action),
+    };
     const readings = messages.reduce((a, m) => a + m.items.length, 0);
     await spec.setup?.(ctx);
 
@@ -128,12 +140,19 @@ export async function runScenario(spec: ScenarioSpec, env: RunnerEnv): Promise<S
         onSecond: (elapsed) => spec.during?.(ctx, elapsed),
       });
       log(`published in ${((Date.now() - started) / 1000).toFixed(1)} s; draining`);
+      await Promise.all(background);
       const deadline = Date.now() + (env.maxDrainMs ?? 600_000);
       let last = backlog();
       let lastMove = Date.now();
       let lastReport = Date.now();
+      let nextSecond = Date.now() + 1000;
       while (drainedAt === undefined && Date.now() < deadline && Date.now() - lastMove < 120_000) {
         await sleep(250);
+        // A short run may publish everything before its fault is due: the hook goes on while draining.
+        if (Date.now() >= nextSecond) {
+          nextSecond += 1000;
+          await spec.during?.(ctx, Date.now() - started);
+        }
         if (Date.now() - lastReport >= 5_000) {
           lastReport = Date.now();
           const records = [...stack.proxy.records().values()];
@@ -150,6 +169,7 @@ export async function runScenario(spec: ScenarioSpec, env: RunnerEnv): Promise<S
     } finally {
       clearInterval(sampler);
     }
+    await Promise.all(background);
     const drainS = drainedAt === undefined ? -1 : (drainedAt - progress.finishedAtMs!) / 1000;
     // The archives' open objects are written once under the faults (a failed write nacks its
     // messages, which come back into a later object), then again with the sinks whole, before
@@ -170,12 +190,15 @@ export async function runScenario(spec: ScenarioSpec, env: RunnerEnv): Promise<S
     const failures = [...extra.failures];
     if (result.lost > 0) failures.push(`${result.lost} valid reading(s) without a row`);
     if (result.duplicated > 0) failures.push(`${result.duplicated} row(s) beyond one per valid reading`);
-    if (result.archive_lost > 0) failures.push(`${result.archive_lost} valid reading(s) missing from the archive`);
+    if (result.archive_lost > 0)
+      failures.push(`${result.archive_lost} valid reading(s) missing from the archive`);
     if (result.raw_archive_lost > 0) failures.push(`${result.raw_archive_lost} message(s) missing from raw/`);
-    if (result.invalid_missed > 0) failures.push(`${result.invalid_missed} invalid message(s) not dead-lettered`);
+    if (result.invalid_missed > 0)
+      failures.push(`${result.invalid_missed} invalid message(s) not dead-lettered`);
     if (drainS < 0) failures.push('the backlog never drained');
     const deliveries = [...stack.proxy.records().values()];
     const figures: Record<string, number | string> = {
+      faults_injected: ctx.injected.length,
       deliveries: deliveries.reduce((a, r) => a + r.deliveries, 0),
       failed_deliveries: deliveries.reduce((a, r) => a + r.failures, 0),
       max_deliveries_per_message: deliveries.reduce((a, r) => Math.max(a, r.deliveries), 0),
@@ -214,9 +237,7 @@ export function formatResult(result: ScenarioResult): string {
   const lines = [
     `── scenario ${result.chaos.scenario} ${'─'.repeat(Math.max(0, 60 - result.chaos.scenario.length))}`,
     ...entries.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
-    ...(result.failures.length === 0
-      ? ['  ok']
-      : result.failures.map((f) => `  FAILED: ${f}`)),
+    ...(result.failures.length === 0 ? ['  ok'] : result.failures.map((f) => `  FAILED: ${f}`)),
     `CHAOS ${JSON.stringify(result.chaos)}`,
   ];
   return lines.join('\n');

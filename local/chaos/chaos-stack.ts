@@ -95,7 +95,10 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
         faults: faults.bigquery,
       }),
     ]);
-    stops.push(() => gcs.close(), () => bq.close());
+    stops.push(
+      () => gcs.close(),
+      () => bq.close(),
+    );
     const env: Record<string, string> = {
       GOOGLE_CLOUD_PROJECT: options.projectId,
       REDIS_URL: redis.url,

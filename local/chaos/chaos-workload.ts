@@ -59,7 +59,9 @@ export function generateWorkload(options: {
     buffers.delete(vehicleId);
     if (!buffer) return;
     const data =
-      buffer.payloads.length === 1 ? JSON.stringify(buffer.payloads[0]) : JSON.stringify({ readings: buffer.payloads });
+      buffer.payloads.length === 1
+        ? JSON.stringify(buffer.payloads[0])
+        : JSON.stringify({ readings: buffer.payloads });
     messages.push({ items: buffer.items, data });
   };
   for (const arrival of generateTelemetry({

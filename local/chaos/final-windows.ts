@@ -33,18 +33,28 @@ export async function checkFinalWindows(args: {
 }): Promise<WindowCheck> {
   const arrivals = [...args.published]
     .sort((a, b) => a.publishedAtMs - b.publishedAtMs)
-    .flatMap((m) => m.items.filter((i) => i.kind !== 'malformed').map((i) => ({ nowMs: m.publishedAtMs, reading: i.reading })))
+    .flatMap((m) =>
+      m.items
+        .filter((i) => i.kind !== 'malformed')
+        .map((i) => ({ nowMs: m.publishedAtMs, reading: i.reading })),
+    )
     .map((a, seq) => ({ seq, ...a }));
   const recomputed = await recomputeWindows(arrivals, DOCUMENTED_WINDOWS, args.allowedLatenessMs);
   const vehicles = [...recomputed.finals.keys()].sort();
-  const store = new RedisWindowStore(args.redis, { allowedLatenessMs: args.allowedLatenessMs, vehicleIdleTtlS: 86_400 });
+  const store = new RedisWindowStore(args.redis, {
+    allowedLatenessMs: args.allowedLatenessMs,
+    vehicleIdleTtlS: 86_400,
+  });
   const latest = await store.latest(vehicles);
   const mismatches: string[] = [];
   let compared = 0;
-  vehicles.forEach((vehicle, i) => {
+  for (const [i, vehicle] of vehicles.entries()) {
     const want = recomputed.finals.get(vehicle)!;
     const got = latest[i];
-    if (!got) return void mismatches.push(`${vehicle}: no latest vector`);
+    if (!got) {
+      mismatches.push(`${vehicle}: no latest vector`);
+      continue;
+    }
     if (got.reading.event_ts_ms !== want.eventTsMs)
       mismatches.push(`${vehicle}: newest ${got.reading.event_ts_ms}, recomputed ${want.eventTsMs}`);
     const columns = latestColumns(got);
@@ -57,7 +67,7 @@ export async function checkFinalWindows(args: {
           : Math.abs(actual - value) <= tolerance(value);
       if (!equal) mismatches.push(`${vehicle} ${column}=${actual}, recomputed ${value}`);
     }
-  });
+  }
   return { vehicles: vehicles.length, compared, mismatches };
 }
 

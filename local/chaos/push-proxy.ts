@@ -4,8 +4,7 @@
 // and "never stalls" come from here, since the emulator answers no backlog metrics. While the
 // function is down (killed, restarting) a push gets 503, as from a front end with no instance.
 
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import { Agent } from 'node:http';
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface DeliveryRecord {
@@ -91,7 +90,9 @@ export class PushProxy {
           (response) => {
             const parts: Buffer[] = [];
             response.on('data', (chunk: Buffer) => parts.push(chunk));
-            response.on('end', () => finish(response.statusCode ?? 502, Buffer.concat(parts), response.headers));
+            response.on('end', () =>
+              finish(response.statusCode ?? 502, Buffer.concat(parts), response.headers),
+            );
             response.on('error', () => finish(503, Buffer.from('function connection lost')));
           },
         );
@@ -117,7 +118,9 @@ export class PushProxy {
 
 function messageIdOf(body: Buffer): string {
   try {
-    const parsed = JSON.parse(body.toString('utf8')) as { message?: { messageId?: string; message_id?: string } };
+    const parsed = JSON.parse(body.toString('utf8')) as {
+      message?: { messageId?: string; message_id?: string };
+    };
     return parsed.message?.messageId ?? parsed.message?.message_id ?? '(unknown)';
   } catch {
     return '(unparsable)';

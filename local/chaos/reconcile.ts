@@ -52,7 +52,8 @@ export async function reconcile(args: {
   const invalidIds = new Set<string>();
   for (const m of published) {
     for (const item of m.items) {
-      if (VALID_KINDS.has(item.kind)) valid.add(identityOf(item.reading.vehicle_id, item.reading.event_ts_ms));
+      if (VALID_KINDS.has(item.kind))
+        valid.add(identityOf(item.reading.vehicle_id, item.reading.event_ts_ms));
       if (item.kind === 'malformed') invalidIds.add(m.messageId);
     }
   }
@@ -77,7 +78,12 @@ export async function reconcile(args: {
     const all: string[] = [];
     for (const file of files) {
       const [bytes] = await file.download();
-      all.push(...bytes.toString('utf8').split('\n').filter((line) => line !== ''));
+      all.push(
+        ...bytes
+          .toString('utf8')
+          .split('\n')
+          .filter((line) => line !== ''),
+      );
     }
     return all;
   };

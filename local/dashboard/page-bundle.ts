@@ -13,6 +13,7 @@ export interface PageBundle {
 
 export const PAGE_ASSETS = { js: '/assets/dashboard.js', css: '/assets/dashboard.css' } as const;
 
+// Runs from source (tsx), as all of local/ does: the page is not part of the tsc build.
 const PAGE_ENTRY = join(import.meta.dirname, 'page', 'main.ts');
 
 export async function bundlePage(): Promise<PageBundle> {

@@ -10,8 +10,8 @@ import type { RunningFunction } from '../servers/function-servers.js';
 import { vehicleIdFor } from '../simulator/device-simulator.js';
 import type { PublishedFleet } from '../simulator/simulated-publisher.js';
 import type { DevProgress, LandedCounts } from './dev-progress.js';
-import type { PipelineHealthSampler } from './pipeline-health-sampler.js';
 import type { LatencySummary, PipelineHealth } from './pipeline-health.js';
+import type { PipelineHealthSampler } from './pipeline-health-sampler.js';
 
 export interface FeatureArchiveSummary {
   objects: number;
@@ -153,9 +153,9 @@ export function printSummary(
 
 /**
  * Freshness as the feature function measured it (its `feature freshness` log lines). Event time is
- * the device's clock: the simulator's run `--speedup` times faster than the wall, so above 1 the
- * event-time figures hold the simulated clocks' lag, not the pipeline's; publish time is the
- * emulator's, on the wall clock, and always means what it says.
+ * the device's clock: the simulator's run `--speedup` times faster than the wall and catch up with
+ * it at the end of the run, so above 1 the event-time figures hold the fast clocks' lag, not only
+ * the pipeline's; publish time is the emulator's, on the wall clock, and always means what it says.
  */
 export function freshnessLines(freshness: PipelineHealth['freshness']): string[] {
   const figure = (latency: LatencySummary | undefined) =>
@@ -168,7 +168,7 @@ export function freshnessLines(freshness: PipelineHealth['freshness']): string[]
     `                 event → durable ${figure(freshness.eventToDurable)}; event → online ${figure(freshness.eventToOnline)}`,
     ...(speedup > 1
       ? [
-          `                 (device clocks run ${speedup}× faster than the wall in this simulation, so event-time figures hold that lag; --speedup 1 measures them for real)`,
+          `                 (the simulated device clocks run ${speedup}× faster than the wall and catch up with it at the end, so event-time figures hold their lag; --speedup 1 measures them for real)`,
         ]
       : []),
   ];

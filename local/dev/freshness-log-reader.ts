@@ -38,10 +38,11 @@ export class FreshnessLogReader {
   summary(): Record<LatencyName, LatencySummary> {
     const entries = LATENCIES.map((name) => {
       const histogram = this.#histograms[name];
-      return [
-        name,
-        { count: histogram.count, p50Ms: histogram.quantile(0.5), p99Ms: histogram.quantile(0.99) },
-      ] as const;
+      const ms = (q: number) => {
+        const value = histogram.quantile(q);
+        return value === null ? null : Math.round(value);
+      };
+      return [name, { count: histogram.count, p50Ms: ms(0.5), p99Ms: ms(0.99) }] as const;
     });
     return Object.fromEntries(entries) as Record<LatencyName, LatencySummary>;
   }

@@ -109,9 +109,7 @@ export function interceptRequests(
             errors: [{ reason: 'backendError', message: `Injected fault: ${decision.status}` }],
           },
         });
-        response
-          .writeHead(decision.status, { 'content-type': 'application/json; charset=UTF-8' })
-          .end(body);
+        response.writeHead(decision.status, { 'content-type': 'application/json; charset=UTF-8' }).end(body);
         return;
       }
       case 'timeout':
@@ -156,14 +154,22 @@ async function answerAdmin(
   }
 }
 
-type InsertAll = (projectId: string, datasetId: string, tableId: string, body: Record<string, unknown>) => Promise<Record<string, unknown>>;
+type InsertAll = (
+  projectId: string,
+  datasetId: string,
+  tableId: string,
+  body: Record<string, unknown>,
+) => Promise<Record<string, unknown>>;
 
 /**
  * Wraps the BigQuery stand-in service's insertAll so that a request the injector decides to fail
  * partially has some rows answered with insertErrors (reason backendError, not inserted) while the
  * others are inserted, as BigQuery answers a transient per-row failure.
  */
-export function injectInsertAllFaults<S extends { insertAll: InsertAll }>(service: S, injector: FaultInjector): S {
+export function injectInsertAllFaults<S extends { insertAll: InsertAll }>(
+  service: S,
+  injector: FaultInjector,
+): S {
   const insertAll = service.insertAll.bind(service);
   service.insertAll = async (projectId, datasetId, tableId, body) => {
     const rows = Array.isArray(body.rows) ? (body.rows as unknown[]) : [];

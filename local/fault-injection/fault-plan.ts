@@ -10,7 +10,10 @@ export const FaultPlanSchema = z
     /** Share of writes answered with an error status and not served. */
     errorShare: z.number().min(0).max(1).default(0),
     /** The statuses used for errorShare, drawn uniformly. */
-    errorStatuses: z.array(z.union([z.literal(500), z.literal(503)])).min(1).default([500, 503]),
+    errorStatuses: z
+      .array(z.union([z.literal(500), z.literal(503)]))
+      .min(1)
+      .default([500, 503]),
     /** Share of writes held `holdMs`, then dropped (socket closed) without being served. */
     timeoutShare: z.number().min(0).max(1).default(0),
     /**

@@ -21,8 +21,9 @@ export interface GcsStandin {
 
 /**
  * Starts a local HTTP server speaking the subset of the GCS JSON API v1 that
- * `@google-cloud/storage` uses (buckets, media/multipart/resumable uploads,
- * downloads, list, delete, patch, generation preconditions), backed by `root`.
+ * `@google-cloud/storage` and `gcloud storage` use (buckets, media/multipart/
+ * resumable uploads, compose, downloads, list, delete, patch, generation
+ * preconditions), backed by `root`.
  */
 export async function startGcsStandin(options: {
   root: string;

@@ -39,20 +39,25 @@ function lineText(body: Buffer, start: number, end: number): string {
 
 /**
  * Splits a `multipart/related` body (RFC 2387) into its parts. Lines may end
- * in CRLF (RFC 2046, the Node client) or a bare LF (gcloud); a part may have
- * no headers; `Content-Transfer-Encoding: base64` is decoded.
+ * in CRLF (RFC 2046, the Node client) or a bare LF (gcloud, through Python's
+ * email package); the first delimiter line tells which, and the line break
+ * before every later delimiter is that one, so media ending in a CR keeps it.
+ * A part may have no headers; `Content-Transfer-Encoding: base64` is decoded.
  */
 export function parseMultipartRelated(body: Buffer, boundary: string): MultipartPart[] {
   const delimiter = Buffer.from(`--${boundary}`);
-  // A delimiter starts a line: the line break before it belongs to the delimiter, not the part.
-  const innerDelimiter = Buffer.concat([Buffer.from([LF]), delimiter]);
   const invalid = () => badRequest('The multipart body is malformed.');
   let position = 0;
   if (!body.subarray(0, delimiter.length).equals(delimiter)) {
-    const afterPreamble = body.indexOf(innerDelimiter);
+    const afterPreamble = body.indexOf(Buffer.concat([Buffer.from([LF]), delimiter]));
     if (afterPreamble < 0) throw invalid();
     position = afterPreamble + 1;
   }
+  const firstLineEnd = lineEnd(body, position);
+  if (firstLineEnd < 0) throw invalid();
+  const lineBreak = Buffer.from(body[firstLineEnd - 2] === CR ? [CR, LF] : [LF]);
+  // A delimiter starts a line: the line break before it belongs to the delimiter, not the part.
+  const innerDelimiter = Buffer.concat([lineBreak, delimiter]);
   const parts: MultipartPart[] = [];
   for (;;) {
     position += delimiter.length;
@@ -72,15 +77,14 @@ export function parseMultipartRelated(body: Buffer, boundary: string): Multipart
       if (colon <= 0) throw invalid();
       headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
     }
-    // Searching from the blank line's LF finds the delimiter of an empty part too.
-    const next = body.indexOf(innerDelimiter, bodyStart - 1);
+    // Searching from the blank line's own line break finds the delimiter of an empty part too.
+    const next = body.indexOf(innerDelimiter, bodyStart - lineBreak.length);
     if (next < 0) throw invalid();
-    const contentEnd = Math.max(bodyStart, body[next - 1] === CR ? next - 1 : next);
-    let content = body.subarray(bodyStart, contentEnd);
+    let content = body.subarray(bodyStart, Math.max(bodyStart, next));
     if (headers.get('content-transfer-encoding')?.toLowerCase() === 'base64') {
       content = Buffer.from(content.toString('latin1'), 'base64');
     }
     parts.push({ headers, body: content });
-    position = next + 1;
+    position = next + lineBreak.length;
   }
 }

@@ -16,8 +16,9 @@ import { checkQuery } from './query-parameters.js';
 import type { RequestContext } from './request-context.js';
 import { validateObjectName } from './resource-names.js';
 
-/** GCS composes at most 32 sources per request. */
+/** GCS composes at most 32 sources per request, into objects of at most 1,024 components. */
 export const MAX_COMPOSE_SOURCES = 32;
+export const MAX_COMPONENT_COUNT = 1024;
 
 export interface ComposeSource {
   name: string;
@@ -112,8 +113,13 @@ export async function composeObject(ctx: RequestContext, bucket: string, name: s
       output.end();
       await finished(output);
     }
+    if (componentCount > MAX_COMPONENT_COUNT) {
+      throw badRequest(
+        `The number of components in the composite object would exceed the maximum (${MAX_COMPONENT_COUNT}).`,
+      );
+    }
     // Unlike an upload's, the destination's md5Hash and crc32c are not checked: gcloud sends
-    // values that are not the composite's (those of its first component), and Google ignores them.
+    // values that are not the composite's, and Google ignores them.
     hashes = hasher.digest();
   } catch (error) {
     await rm(dataPath, { force: true });

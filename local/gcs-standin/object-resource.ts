@@ -55,6 +55,7 @@ const IGNORED_FIELDS = new Set([
   'acl',
   'owner',
   'contentLength',
+  'componentCount',
 ]);
 
 export interface UploadMetadata {
@@ -106,13 +107,24 @@ export function parseUploadMetadata(body: unknown): UploadMetadata {
   return result;
 }
 
+// Checksums are checked against the bytes of an upload; a patch cannot change the bytes, and gcloud's
+// `objects update` sends the whole resource back, checksums included.
+const PATCH_IGNORED_FIELDS = new Set(['md5Hash', 'crc32c']);
+
 /** objects.patch semantics: present fields replace, null clears, `metadata` merges key by key. */
 export function applyObjectPatch(current: ObjectAttributes, body: unknown): ObjectAttributes {
   const patch = asRecord(body, 'The patch');
   const next: ObjectAttributes = { ...current };
   if (current.metadata) next.metadata = { ...current.metadata };
   for (const [field, value] of Object.entries(patch)) {
-    if (value === undefined || IGNORED_FIELDS.has(field) || field === 'name') continue;
+    if (
+      value === undefined ||
+      IGNORED_FIELDS.has(field) ||
+      PATCH_IGNORED_FIELDS.has(field) ||
+      field === 'name'
+    ) {
+      continue;
+    }
     if (field === 'metadata') {
       if (value === null) {
         delete next.metadata;

@@ -16,6 +16,7 @@ import {
 } from './json-api-handlers.js';
 import { composeObject } from './object-compose.js';
 import { downloadObject } from './object-download.js';
+import { rewriteObject } from './object-rewrite.js';
 import type { RequestContext } from './request-context.js';
 import type { ResumableSessions } from './resumable-sessions.js';
 import { cancelResumableUpload, insertObject, putResumableChunk } from './upload-handlers.js';
@@ -86,6 +87,20 @@ async function dispatch(ctx: RequestContext, method: string, rawPath: string): P
       if (method === 'PATCH') return patchObject(ctx, bucket, object);
     } else if (depth === 5 && bucket && collection === 'o' && object && subResource[0] === 'compose') {
       if (method === 'POST') return composeObject(ctx, bucket, object);
+    } else if (
+      depth === 9 &&
+      bucket &&
+      collection === 'o' &&
+      object &&
+      subResource[0] === 'rewriteTo' &&
+      subResource[1] === 'b' &&
+      subResource[2] &&
+      subResource[3] === 'o' &&
+      subResource[4]
+    ) {
+      if (method === 'POST') {
+        return rewriteObject(ctx, { bucket, name: object }, { bucket: subResource[2], name: subResource[4] });
+      }
     } else if (subResource.length > 0) {
       unsupported(method, `${rawPath} (sub-resource '${subResource.join('/')}')`);
     }

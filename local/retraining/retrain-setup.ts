@@ -15,7 +15,7 @@ import {
 } from './retrain-runs.js';
 import { startRetrainStack } from './retrain-stack.js';
 
-export const repoRoot = resolve(import.meta.dirname, '..');
+export const repoRoot = resolve(import.meta.dirname, '../..');
 
 export interface CommonOptions {
   trainerUrl?: string;

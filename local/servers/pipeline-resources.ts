@@ -1,5 +1,5 @@
 // Creates, on the local stack, what infra creates in Google Cloud: the telemetry, dead-letter,
-// feature-rows and alerts topics (with a pull subscription `<alerts topic>-watch` to read alerts), the push subscription that feeds processTelemetry (with a retry and
+// feature-rows and alerts topics (with a pull subscription `<alerts topic>-watch` to read alerts), the push subscription that feeds processTelemetry (with a
 // dead-letter policy), a pull subscription to watch the dead-letter topic, the bucket, and, in
 // place of the two archive Cloud Storage subscriptions the emulator lacks, pull subscriptions of
 // the same names for the local writer (local/servers/cloud-storage-subscription-writer.ts).
@@ -7,6 +7,9 @@
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
 import { type ArchiveSubscriptions, archiveSubscriptions } from '../../shared/archive-subscriptions.js';
+
+/** Push attempts of a message before the local subscription dead-letters it (about one a second). */
+export const LOCAL_MAX_DELIVERY_ATTEMPTS = 30;
 
 export interface PipelineSubscriptions {
   /** Push subscription feeding processTelemetry: `<telemetry topic>-process-telemetry`. */
@@ -62,8 +65,14 @@ export async function createPipelineResources(options: {
     await telemetry.createSubscription(names.features, {
       pushConfig: { pushEndpoint },
       ackDeadlineSeconds: 30,
-      retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } },
-      deadLetterPolicy: { deadLetterTopic: deadLetter.name, maxDeliveryAttempts: 5 },
+      // No retryPolicy: with one, the emulator stops pushing a message after its second failed
+      // push and never redelivers nor dead-letters it (a function restart stalled the pipeline for
+      // good; test/integration/push-redelivery.test.ts). Without one it redelivers about once a
+      // second, so 30 attempts ride out ~30 s of function or Redis outage (README "Reliability").
+      deadLetterPolicy: {
+        deadLetterTopic: deadLetter.name,
+        maxDeliveryAttempts: LOCAL_MAX_DELIVERY_ATTEMPTS,
+      },
     });
   }
   if (!(await deadLetter.subscription(names.deadLetterWatch).exists())[0]) {

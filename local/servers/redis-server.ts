@@ -21,6 +21,8 @@ export interface StartRedisOptions {
    * Memorystore's AOF persistence offers; a restart on the same dir replays it. Default: none.
    */
   appendfsync?: 'always' | 'everysec';
+  /** Cluster mode (`cluster-enabled yes`), as Memorystore for Redis Cluster; slots left unassigned. */
+  cluster?: boolean;
 }
 
 export interface RunningRedis {
@@ -56,6 +58,10 @@ async function startOnPort(options: StartRedisOptions, port: number): Promise<Ru
       '--appendonly',
       options.appendfsync === undefined ? 'no' : 'yes',
       ...(options.appendfsync === undefined ? [] : ['--appendfsync', options.appendfsync]),
+      // A lone node does not know its address until it meets another; announce it for CLUSTER SLOTS.
+      ...(options.cluster === true
+        ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-announce-ip', HOST]
+        : []),
       '--daemonize',
       'no',
       '--dir',

@@ -106,8 +106,7 @@ async function main(): Promise<void> {
   const count = Number(values.count);
   if (!Number.isInteger(count) || count < 1 || count > 500) fail('--count must be 1..500');
   const body = Buffer.from(values.file === undefined ? generated(vehicle, count) : readFileSync(values.file));
-  const trace =
-    values.traceparent === undefined ? startTrace(true) : parseTraceparent(values.traceparent);
+  const trace = values.traceparent === undefined ? startTrace(true) : parseTraceparent(values.traceparent);
   if (trace === undefined) fail('--traceparent must be a W3C traceparent: 00-<32 hex>-<16 hex>-<2 hex>');
   console.error(`trace ${trace.traceId}`);
   const headers = {

@@ -2,8 +2,10 @@
 // way telematics units upload: each vehicle buffers its readings and sends one
 // {"readings": [...]} message every `uploadEveryS` seconds of event time (1 = one message per
 // reading). Malformed messages go out alone, as sent. Event time runs `speedup` times faster than
-// the wall and ends at the moment the run started, so no reading is stamped in the future and a
-// short run still spans several windows.
+// the wall, so a short run still spans several windows, and catches up with the wall at the end of
+// the run: no reading is ever stamped ahead of the wall, and with speedup 1 event time is the wall
+// clock, so event-time freshness is real (above 1 it holds the fast clocks' lag, at most
+// duration × (speedup − 1), shrinking to 0 by the end).
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Topic } from '@google-cloud/pubsub';
@@ -42,7 +44,7 @@ export async function publishSimulatedFleet(args: {
   const { options } = args;
   const wallStart = Date.now();
   const simSpanMs = options.durationMs * options.speedup;
-  const simStart = wallStart - simSpanMs;
+  const simStart = wallStart + options.durationMs - simSpanMs;
   const uploadEveryMs = options.uploadEveryS * 1000;
   const byKind: PublishedByKind = { valid: 0, duplicate: 0, out_of_order: 0, late: 0, malformed: 0 };
   let messages = 0;

@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import { FleetError } from '../errors.js';
 import type { ReadingRef, ReadingState, ReadingStatusReader } from '../ports/reading-status.js';
 import { READING_STATUS_LUA } from '../windows/reading-status-script.js';
 import { decodeStoredReading } from '../windows/window-snapshot.js';
+import type { RedisClient } from './redis-client.js';
 import { pendingField, vehicleKey } from './redis-window-store.js';
 
 type StatusCommand = (k1: string, k2: string, ...args: (string | number)[]) => Promise<Buffer[]>;
@@ -21,7 +21,7 @@ export class RedisReadingStatus implements ReadingStatusReader {
   private readonly command: StatusCommand;
   private readonly timeoutMs: number;
 
-  constructor(redis: Redis, options: RedisReadingStatusOptions = {}) {
+  constructor(redis: RedisClient, options: RedisReadingStatusOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 1000;
     redis.defineCommand('fleetReadingStatus', { numberOfKeys: 2, lua: READING_STATUS_LUA });
     const command = (redis as unknown as Record<string, StatusCommand | undefined>).fleetReadingStatusBuffer;

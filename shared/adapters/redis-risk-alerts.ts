@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { MessagePublisher } from '../ports/dead-letter.js';
 import type { RiskAlerts } from '../ports/risk-alerts.js';
 import type { FeatureRow } from '../rows/feature-row.js';
+import type { RedisClient } from './redis-client.js';
 import { vehicleKey } from './redis-window-store.js';
 
 export interface RiskAlertOptions {
@@ -21,7 +21,7 @@ export interface RiskAlertOptions {
  */
 export class RedisRiskAlerts implements RiskAlerts {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly publisher: MessagePublisher,
     private readonly logger: Logger,
     private readonly options: RiskAlertOptions,

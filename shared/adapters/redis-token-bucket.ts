@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { FleetError } from '../errors.js';
 import type { RateDecision, RateLimiter } from '../ports/rate-limiter.js';
 import { VEHICLE_ID_PATTERN } from '../telemetry/telemetry-reading.js';
+import type { RedisClient } from './redis-client.js';
 import { TOKEN_BUCKET_LUA } from './token-bucket-script.js';
 
 export interface RedisTokenBucketOptions {
@@ -42,7 +42,7 @@ export class RedisTokenBucket implements RateLimiter {
   private readonly timeoutMs: number;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly options: RedisTokenBucketOptions,
   ) {
     if (!(options.ratePerS > 0) || !(options.burst >= 1)) {

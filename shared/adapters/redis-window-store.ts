@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { FleetError } from '../errors.js';
 import type { ApplyResult, WindowInput, WindowStore } from '../ports/window-store.js';
 import { VEHICLE_ID_PATTERN } from '../telemetry/telemetry-reading.js';
@@ -10,6 +9,7 @@ import {
   encodeReadingArg,
   type LatestVector,
 } from '../windows/window-snapshot.js';
+import type { RedisClient } from './redis-client.js';
 
 export interface RedisWindowStoreOptions {
   allowedLatenessMs: number;
@@ -88,7 +88,8 @@ export function applyScriptCall(
   return { keys: [vehicle, `${vehicle}:t`], args };
 }
 
-const isConnectionList = (redis: Redis | readonly Redis[]): redis is readonly Redis[] => Array.isArray(redis);
+const isConnectionList = (redis: RedisClient | readonly RedisClient[]): redis is readonly RedisClient[] =>
+  Array.isArray(redis);
 
 /**
  * The window store on Redis. It may be given several connections to the same server: each
@@ -98,11 +99,11 @@ const isConnectionList = (redis: Redis | readonly Redis[]): redis is readonly Re
  * so its readings reach Redis in the order they were applied.
  */
 export class RedisWindowStore implements WindowStore {
-  private readonly connections: readonly Redis[];
+  private readonly connections: readonly RedisClient[];
   private readonly applyCommands: readonly ApplyCommand[];
 
   constructor(
-    redis: Redis | readonly Redis[],
+    redis: RedisClient | readonly RedisClient[],
     private readonly options: RedisWindowStoreOptions,
   ) {
     this.connections = isConnectionList(redis) ? [...redis] : [redis];
@@ -162,18 +163,11 @@ export class RedisWindowStore implements WindowStore {
   async latest(vehicleIds: readonly string[]): Promise<(LatestVector | null)[]> {
     if (vehicleIds.length === 0) return [];
     try {
-      if (vehicleIds.length === 1) {
-        // One vehicle, the online API's usual read: a plain command, auto-pipelined with the others.
-        const value = await this.connections[0]!.hgetBuffer(vehicleKey(vehicleIds[0]!), 's');
-        return [value === null ? null : decodeVehicleState(value)];
-      }
-      const pipeline = this.connections[0]!.pipeline();
-      for (const id of vehicleIds) pipeline.hgetBuffer(vehicleKey(id), 's');
-      const replies = (await pipeline.exec()) ?? [];
-      return replies.map(([error, value]) => {
-        if (error) throw error;
-        return value instanceof Buffer ? decodeVehicleState(value) : null;
-      });
+      // Plain commands, auto-pipelined into one round trip per connection (per node on a Redis
+      // Cluster, where an explicit pipeline could not span the vehicles' slots).
+      const connection = this.connections[0]!;
+      const values = await Promise.all(vehicleIds.map((id) => connection.hgetBuffer(vehicleKey(id), 's')));
+      return values.map((value) => (value === null ? null : decodeVehicleState(value)));
     } catch (cause) {
       if (cause instanceof FleetError) throw cause;
       throw new FleetError('transient_redis', 'reading latest vectors from Redis failed', { cause });

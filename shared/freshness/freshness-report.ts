@@ -19,7 +19,12 @@ import { type EncodedHistogram, HISTOGRAM_SCALE, LatencyHistogram } from './late
 
 export const FRESHNESS_LOG_MESSAGE = 'feature freshness';
 
-export const LATENCIES = ['event_to_durable', 'publish_to_durable', 'event_to_online', 'publish_to_online'] as const;
+export const LATENCIES = [
+  'event_to_durable',
+  'publish_to_durable',
+  'event_to_online',
+  'publish_to_online',
+] as const;
 export type LatencyName = (typeof LATENCIES)[number];
 
 /** What became of the readings of the interval's messages (counts, for log-based counter metrics too). */
@@ -134,7 +139,8 @@ export interface FreshnessLine {
 export function readFreshnessLine(entry: unknown): FreshnessLine | undefined {
   if (typeof entry !== 'object' || entry === null) return undefined;
   const { message, freshness } = entry as { message?: unknown; freshness?: unknown };
-  if (message !== FRESHNESS_LOG_MESSAGE || typeof freshness !== 'object' || freshness === null) return undefined;
+  if (message !== FRESHNESS_LOG_MESSAGE) return undefined;
+  if (typeof freshness !== 'object' || freshness === null) return undefined;
   if ((freshness as { scale?: unknown }).scale !== HISTOGRAM_SCALE) return undefined;
   const histograms = emptyHistograms();
   for (const name of LATENCIES) {

@@ -12,18 +12,18 @@ import {
   type TelemetryRejectReason,
 } from '../telemetry/index.js';
 import {
-  errorResponse,
-  type IngressErrorCode,
-  type IngressResponse,
-  retryAfterHeader,
-} from './ingress-response.js';
-import {
   childSpan,
   formatTraceparent,
   parseTraceparent,
   startTrace,
   TRACEPARENT,
 } from '../tracing/trace-context.js';
+import {
+  errorResponse,
+  type IngressErrorCode,
+  type IngressResponse,
+  retryAfterHeader,
+} from './ingress-response.js';
 import { type OutgoingReading, packMessages } from './outgoing-messages.js';
 import { readingSpans } from './raw-reading-spans.js';
 import { ReadAfterWrite, type WaitOutcome } from './read-after-write.js';

@@ -3,7 +3,6 @@
  * are reused across invocations, which is what lets concurrent invocations share a group commit).
  * Entry points call getFeatureRuntime() / getOnlineRuntime() and nothing else.
  */
-import { Redis } from 'ioredis';
 import { createBigQueryFeatureSink } from '../adapters/bigquery-feature-sink.js';
 import { DeadLetterQuarantine } from '../adapters/dead-letter-quarantine.js';
 import { GcsLateArchive } from '../adapters/gcs-late-archive.js';
@@ -11,6 +10,7 @@ import { createStorageClient, GcsObjectStore } from '../adapters/gcs-object-stor
 import { GcsVersionedObjectStore } from '../adapters/gcs-versioned-object-store.js';
 import { PubSubFeatureRowSink } from '../adapters/pubsub-feature-row-sink.js';
 import { createPubSubClient, PubSubPublisher } from '../adapters/pubsub-publisher.js';
+import { createRedisClient } from '../adapters/redis-client.js';
 import { RedisRiskAlerts } from '../adapters/redis-risk-alerts.js';
 import { RedisWindowStore } from '../adapters/redis-window-store.js';
 import { type FleetConfig, loadConfig } from '../config.js';
@@ -37,16 +37,6 @@ export interface OnlineRuntime {
 
 export interface FeatureRuntime extends OnlineRuntime {
   processMessage(message: TelemetryMessage): Promise<MessageOutcome>;
-}
-
-export function createRedisClient(config: FleetConfig): Redis {
-  return new Redis(config.redisUrl, {
-    // Many invocations in flight share one connection; auto-pipelining batches their scripts.
-    enableAutoPipelining: true,
-    maxRetriesPerRequest: 2,
-    connectTimeout: 5000,
-    // Memorystore with in-transit encryption uses rediss:// (TLS); its AUTH string is in the URL.
-  });
 }
 
 function createOnline(config: FleetConfig): OnlineRuntime {

@@ -5,10 +5,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Hono } from 'hono';
-import type { Redis } from 'ioredis';
 import { createStorageClient } from '../adapters/gcs-object-store.js';
 import { GcsVersionedObjectStore } from '../adapters/gcs-versioned-object-store.js';
 import { createPubSubClient, PubSubPublisher } from '../adapters/pubsub-publisher.js';
+import { createRedisClient, type RedisClient } from '../adapters/redis-client.js';
 import { RedisReadingStatus } from '../adapters/redis-reading-status.js';
 import { RedisTokenBucket } from '../adapters/redis-token-bucket.js';
 import { type FleetConfig, loadConfig } from '../config.js';
@@ -18,7 +18,6 @@ import { createIngressApp } from '../ingress/ingress-app.js';
 import { createLogger, type Logger } from '../logger.js';
 import { ChampionCache } from '../retraining/champion-cache.js';
 import { ModelRegistry } from '../retraining/model-registry.js';
-import { createRedisClient } from './feature-runtime.js';
 
 export interface IngressRuntime {
   config: FleetConfig;
@@ -48,7 +47,7 @@ export function createIngressRuntime(
 ): IngressRuntime {
   checkIngressConfig(config);
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, name: 'ingest-gateway' });
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   const redisClient = () => {
     if (redis === undefined) {
       redis = createRedisClient(config);

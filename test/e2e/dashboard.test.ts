@@ -18,20 +18,24 @@ import { DevProgress } from '../../local/dev/dev-progress.js';
 import { type DevStack, startDevStack } from '../../local/dev/dev-stack.js';
 import { FreshnessLogReader } from '../../local/dev/freshness-log-reader.js';
 import { PipelineHealthSampler } from '../../local/dev/pipeline-health-sampler.js';
+import { findChromium } from '../../local/prerequisites.js';
 import { FUNCTIONS } from '../../local/servers/function-servers.js';
 import { vehicleIdFor } from '../../local/simulator/device-simulator.js';
 import { type PublishedFleet, publishSimulatedFleet } from '../../local/simulator/simulated-publisher.js';
+import { GcsVersionedObjectStore } from '../../shared/adapters/gcs-versioned-object-store.js';
 import { identityViewOf } from '../../shared/model/features-by-identity.js';
+import { MODEL_FORMAT } from '../../shared/model/model-artifact.js';
+import { CHAMPION_OBJECT } from '../../shared/retraining/model-registry.js';
 import type { FeatureRow } from '../../shared/rows/feature-row.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = join(repoRoot, 'test-output', 'dashboard.png');
 const VEHICLES = 3;
 const SPEEDUP = 5;
 /** A vehicle running hot: its readings are temperature anomalies. */
 const hotVehicle = 'veh-hot-01';
+const MODEL_VERSION = 'v20260301T000000Z-00000001';
 const vehicle = vehicleIdFor(0);
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -49,6 +53,8 @@ beforeAll(async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'fleet-features-dashboard-'));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
   dev = await startDevStack({ dataDir, repoRoot, allowedLatenessS: 600, log: () => {}, cleanups });
+  // Promoted before any reading: the functions load the champion on their first request.
+  await promoteTemperatureModel();
   // Health sampled as `npm run dev` samples it: what landed, and the feature function's freshness lines.
   progress = new DevProgress({
     bigquery: dev.bigquery,
@@ -69,10 +75,17 @@ beforeAll(async () => {
   progress.start({ bar: false });
   health.start();
 
+  // `npm test` installs it (local/prerequisites.ts --browser); a run without it fails here, loudly.
+  const chromiumPath = findChromium();
+  if (chromiumPath === undefined) {
+    throw new Error(
+      "no chromium on PATH: run `npm run prerequisites -- --browser` (Debian's chromium package)",
+    );
+  }
   const profile = await mkdtemp(join(tmpdir(), 'fleet-features-chromium-'));
   cleanups.push(() => rm(profile, { recursive: true, force: true }));
   browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: chromiumPath,
     headless: true,
     viewport: { width: 1400, height: 1000 },
     args: [
@@ -200,13 +213,16 @@ describe('the dashboard in headless Chromium', () => {
     });
   }, 60_000);
 
-  it('highlights a vehicle whose engine runs over the anomaly threshold', async () => {
+  it('highlights a vehicle whose engine runs over the anomaly threshold, and its risk', async () => {
     const api = await apiVector(hotVehicle);
     expect(api.temp_anomaly).toBe(true);
+    expect(api.risk_score).toBeGreaterThanOrEqual(dev.config.alerts.riskThreshold);
+    expect(await page.locator('#model').textContent()).toContain(MODEL_VERSION);
     const row = page.locator(`#fleet-table tbody tr[data-vehicle-id="${hotVehicle}"]`);
     expect(await row.getAttribute('class')).toMatch(/\banomaly\b/);
     expect(await row.locator('td[data-column="engine_temp_c"]').getAttribute('class')).toMatch(/\bhot\b/);
     expect(await row.locator('td[data-column="temp_anomaly"]').textContent()).toBe('yes');
+    expect(await row.locator('td[data-column="risk_score"]').getAttribute('class')).toMatch(/\brisk-high\b/);
     const cool = page.locator(`#fleet-table tbody tr[data-vehicle-id="${vehicle}"]`);
     expect((await cool.getAttribute('class')) ?? '').not.toMatch(/\banomaly\b/);
   });
@@ -255,3 +271,38 @@ describe('the dashboard in headless Chromium', () => {
     expect(existsSync(SCREENSHOT)).toBe(true);
   }, 30_000);
 });
+
+/** A champion whose risk rises with engine temperature: sigmoid(2 * (temp - 100) / 5). */
+async function promoteTemperatureModel(): Promise<void> {
+  const objects = new GcsVersionedObjectStore(dev.storage, dev.config.model.bucket);
+  const put = (name: string, document: unknown) =>
+    objects.write(name, Buffer.from(JSON.stringify(document)), { contentType: 'application/json' });
+  const at = new Date().toISOString();
+  await put(`models/${MODEL_VERSION}/model.json`, {
+    format: MODEL_FORMAT,
+    version: MODEL_VERSION,
+    created_at: at,
+    task: { name: 'overheat', threshold_c: 105, horizon_s: 900 },
+    features: ['engine_temp_c'],
+    standardization: { mean: [100], scale: [5] },
+    intercept: 0,
+    weights: [2],
+    decision_threshold: 0.5,
+    training: {
+      run_id: 'dashboard-test',
+      data_interval_start: at,
+      data_interval_end: at,
+      train_end: at,
+      holdout_start: at,
+      rows_train: 1,
+      rows_holdout: 1,
+      stride: 1,
+    },
+  });
+  await put(CHAMPION_OBJECT, {
+    version: MODEL_VERSION,
+    promoted_at: at,
+    decision_id: 'dashboard-test',
+    history: [],
+  });
+}

@@ -147,7 +147,7 @@ describe('functions', () => {
       expect(push.retryPolicy).toEqual({ minimumBackoff: '1s', maximumBackoff: '60s' });
       expect(push.deadLetterPolicy).toEqual({
         deadLetterTopic: 'messaging-telemetry-dlq-id',
-        maxDeliveryAttempts: 5,
+        maxDeliveryAttempts: 20,
       });
       expect(push.ackDeadlineSeconds).toBeGreaterThanOrEqual(
         fnNamed(folder).inputs.serviceConfig.timeoutSeconds,
@@ -213,6 +213,7 @@ describe('functions', () => {
         expect.objectContaining({ mountPath: '/etc/secrets/redis-ca', secret: 'redis-ca' }),
       ]);
       expect(service.environmentVariables.NODE_EXTRA_CA_CERTS).toBe('/etc/secrets/redis-ca/ca.pem');
+      expect(service.environmentVariables.REDIS_CLUSTER).toBe('false');
     }
   });
 

@@ -63,7 +63,7 @@ describe('messaging', () => {
     for (const sub of telemetrySubs) {
       expect(sub.inputs.deadLetterPolicy).toEqual({
         deadLetterTopic: topicId('telemetry-dlq'),
-        maxDeliveryAttempts: 5,
+        maxDeliveryAttempts: 20,
       });
       expect(sub.inputs.retryPolicy).toEqual({ minimumBackoff: '1s', maximumBackoff: '60s' });
       expect(sub.inputs.ackDeadlineSeconds).toBe(60);

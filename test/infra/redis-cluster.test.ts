@@ -62,6 +62,21 @@ describe('the Redis Cluster switch', () => {
     expect(plain).not.toContain(MOCK_CLUSTER_PASSWORD);
   });
 
+  it('tells the functions that reach Redis to use the Cluster client', () => {
+    type Service = {
+      environmentVariables: Record<string, string>;
+      secretEnvironmentVariables?: { key: string }[];
+    };
+    const services = ofType(run.resources, 'gcp:cloudfunctionsv2/function:Function').map(
+      (f) => f.inputs.serviceConfig as Service,
+    );
+    const withRedis = services.filter((s) =>
+      (s.secretEnvironmentVariables ?? []).some((v) => v.key === 'REDIS_URL'),
+    );
+    expect(withRedis.length).toBeGreaterThan(0);
+    for (const service of withRedis) expect(service.environmentVariables.REDIS_CLUSTER).toBe('true');
+  });
+
   it('watches the cluster’s memory', () => {
     const filters = ofType(run.resources, 'gcp:monitoring/alertPolicy:AlertPolicy').flatMap((p) =>
       (p.inputs.conditions as { conditionThreshold?: { filter: string } }[]).map(

@@ -8,7 +8,12 @@ import { join, resolve } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { InfraConfigError, InfraConfigSchema, parseInfraSettings } from '../../infra/config.js';
+import {
+  InfraConfigError,
+  InfraConfigSchema,
+  parseInfraSettings,
+  readInfraConfig,
+} from '../../infra/config.js';
 import {
   fakeBundles,
   installMocks,
@@ -97,6 +102,44 @@ describe('infra/index.ts', () => {
     expect(invokers).toEqual(['group:analysts@example.com']);
     const table = ofType(resources, 'gcp:bigquery/table:Table').find((t) => t.inputs.tableId === 'features');
     expect(table?.inputs.deletionProtection).toBe(false);
+  });
+});
+
+describe('secrets in the stack configuration', () => {
+  const base = { 'gcp:project': TEST_PROJECT, 'fleet-features:domain': DOMAIN };
+
+  it.each([
+    ['the fleet secret', { ...base }, /ingestFleetSecret is required/],
+    [
+      'a Redis Cluster password in cluster mode',
+      {
+        ...base,
+        'fleet-features:ingestFleetSecret': MOCK_FLEET_SECRET,
+        'fleet-features:redisMode': 'cluster',
+      },
+      /redisClusterPassword is required/,
+    ],
+  ])('refuses to run without %s', async (_case, config, message) => {
+    await installMocks();
+    pulumi.runtime.setAllConfig(config, ['fleet-features:ingestFleetSecret']);
+    expect(() => readInfraConfig()).toThrow(message);
+  });
+
+  it('reads them as secrets', async () => {
+    await installMocks();
+    pulumi.runtime.setAllConfig(
+      {
+        ...base,
+        'fleet-features:ingestFleetSecret': MOCK_FLEET_SECRET,
+        'fleet-features:redisMode': 'cluster',
+        'fleet-features:redisClusterPassword': 'p'.repeat(40),
+      },
+      ['fleet-features:ingestFleetSecret', 'fleet-features:redisClusterPassword'],
+    );
+    const config = readInfraConfig();
+    expect(await pulumi.isSecret(config.ingestFleetSecret)).toBe(true);
+    expect(await pulumi.isSecret(config.redisClusterPassword!)).toBe(true);
+    expect(await resolved(config.redisClusterPassword!)).toBe('p'.repeat(40));
   });
 });
 

@@ -120,7 +120,7 @@ describe('trace context from publish to the feature function', () => {
       expect(entry!['logging.googleapis.com/spanId']).toMatch(/^[0-9a-f]{16}$/);
       expect(entry!['logging.googleapis.com/spanId']).not.toBe(trace.spanId);
     }
-  });
+  }, 120_000);
 
   it('carries the trace of a refused reading onto its dead-letter message', async () => {
     await waitUntil(() => deadLetters.length > 0, { what: 'the dead-lettered reading', timeoutMs: 60_000 });
@@ -128,7 +128,7 @@ describe('trace context from publish to the feature function', () => {
     expect(await tracedEntries(rejected.traceId)).toEqual([
       expect.objectContaining({ message: 'telemetry message processed', rejected: 1, applied: 0 }),
     ]);
-  });
+  }, 90_000);
 });
 
 describe('freshness of a short run', () => {
@@ -156,5 +156,5 @@ describe('freshness of a short run', () => {
     expect(freshness.publishToOnline!.p50Ms!).toBeLessThanOrEqual(freshness.publishToDurable.p50Ms!);
     expect(health.history().length).toBeGreaterThan(1);
     expect(freshnessLines(freshness).join('\n')).toMatch(/publish → durable p50 \d.* p99 \d/);
-  });
+  }, 90_000);
 });

@@ -17,6 +17,7 @@ import { findExecutable } from '../../local/servers/find-executable.js';
 const PROJECT = 'gcloud-test-project';
 const BUCKET = 'gcloud-test-bucket';
 const SPARE_BUCKET = 'gcloud-test-spare';
+const COPY_BUCKET = 'gcloud-test-copies';
 const BIG_BYTES = 20 * 1024 * 1024;
 const MANY_FILES = 50;
 const BULK_OBJECTS = 1_050;
@@ -96,11 +97,12 @@ interface ObjectResource {
   generation: string;
   contentType: string;
   componentCount?: number;
+  metadata?: Record<string, string>;
 }
 
 /** The object resource as the stand-in's JSON API answers it, read without gcloud. */
-async function objectMetadata(name: string): Promise<ObjectResource | undefined> {
-  const response = await fetch(`${standin.url}/storage/v1/b/${BUCKET}/o/${encodeURIComponent(name)}`);
+async function objectMetadata(name: string, bucket = BUCKET): Promise<ObjectResource | undefined> {
+  const response = await fetch(`${standin.url}/storage/v1/b/${bucket}/o/${encodeURIComponent(name)}`);
   if (response.status === 404) return undefined;
   expect(response.status).toBe(200);
   return (await response.json()) as ObjectResource;
@@ -438,6 +440,40 @@ describe('gcloud storage against the GCS stand-in', () => {
   );
 
   it(
+    'cp between buckets and mv copy on the server (rewriteTo); objects update patches metadata',
+    async () => {
+      await gcloudOk(['buckets', 'create', `gs://${COPY_BUCKET}`]);
+      const [copied] = await Promise.all([
+        gcloudOk(['cp', `gs://${BUCKET}/up/big.bin`, `gs://${COPY_BUCKET}/big.bin`, '--log-http']),
+        gcloudOk(['mv', `gs://${BUCKET}/streamed.bin`, `gs://${BUCKET}/moved/streamed.bin`]),
+        gcloudOk([
+          'objects',
+          'update',
+          `gs://${BUCKET}/gzip-in-flight.txt`,
+          '--content-type=text/csv',
+          '--custom-metadata=origin=gcloud',
+        ]),
+      ]);
+      expect(httpLog(copied.stderr).requests).toContainEqual(
+        expect.stringMatching(/^POST .*\/o\/up%2Fbig\.bin\/rewriteTo\/b\/gcloud-test-copies\/o\/big\.bin/),
+      );
+      const source = (await objectMetadata('up/big.bin'))!;
+      expect(await objectMetadata('big.bin', COPY_BUCKET)).toMatchObject({
+        size: source.size,
+        md5Hash: source.md5Hash,
+        crc32c: source.crc32c,
+      });
+      expect(await objectMetadata('streamed.bin')).toBeUndefined();
+      expect(await objectMetadata('moved/streamed.bin')).toMatchObject({ size: '1000000' });
+      expect(await objectMetadata('gzip-in-flight.txt')).toMatchObject({
+        contentType: 'text/csv',
+        metadata: { origin: 'gcloud' },
+      });
+    },
+    GCLOUD_TIMEOUT_MS,
+  );
+
+  it(
     '--if-generation-match writes at the live generation and fails with 412 at a stale one',
     async () => {
       const { generation } = (await objectMetadata('up/small.txt'))!;
@@ -463,7 +499,7 @@ describe('gcloud storage against the GCS stand-in', () => {
   );
 
   it(
-    'rm removes one object, a prefix recursively, and with -r a whole bucket',
+    'rm removes one object, a prefix recursively, and with -r whole buckets',
     async () => {
       // rm -r lists with includeFoldersAsPrefixes=True and asks for the bucket's storageLayout.
       const [, removed] = await Promise.all([
@@ -480,7 +516,7 @@ describe('gcloud storage against the GCS stand-in', () => {
       expect(await objectNames('many/')).toEqual([]);
       expect(await objectNames('up/')).toEqual(['up/big.bin']);
 
-      await gcloudOk(['rm', '-r', `gs://${BUCKET}`]);
+      await gcloudOk(['rm', '-r', `gs://${BUCKET}`, `gs://${COPY_BUCKET}`]);
       const buckets = await fetch(`${standin.url}/storage/v1/b?project=${PROJECT}`);
       expect(await buckets.json()).toEqual({ kind: 'storage#buckets' });
     },

@@ -270,6 +270,58 @@ describe('GCS stand-in through @google-cloud/storage', () => {
     expect(decoded.toString()).toBe(text);
   });
 
+  it('composes objects (bucket.combine) into one with a component count, a CRC-32C and no MD5', async () => {
+    const parts = [randomBytes(300_000), randomBytes(5), randomBytes(70_000)];
+    const files = parts.map((_, i) => bucket.file(`compose/part-${i}`));
+    await Promise.all(files.map((file, i) => file.save(parts[i]!, { resumable: false })));
+    const [combined] = await bucket.combine(files, 'compose/whole.bin');
+    const [metadata] = await combined.getMetadata();
+    const whole = Buffer.concat(parts);
+    expect(metadata).toMatchObject({ size: String(whole.length), componentCount: 3 });
+    expect(metadata.md5Hash).toBeUndefined();
+    const [downloaded] = await combined.download();
+    expect(downloaded.equals(whole)).toBe(true);
+
+    const [twice] = await bucket.combine([combined, files[1]!], 'compose/twice.bin');
+    const [twiceMetadata] = await twice.getMetadata();
+    expect(twiceMetadata.componentCount).toBe(4);
+  });
+
+  it('copies objects within and across buckets (rewriteTo), keeping bytes, checksums and metadata', async () => {
+    const source = bucket.file('copy/source.txt');
+    await source.save('copy me\n', {
+      resumable: false,
+      metadata: { contentType: 'text/plain', metadata: { k: 'v' } },
+    });
+    const [other] = await storage.createBucket('fleet-features-copies');
+    const [copied] = await source.copy(other.file('copied.txt'));
+    const [[sourceMetadata], [copiedMetadata]] = await Promise.all([
+      source.getMetadata(),
+      copied.getMetadata(),
+    ]);
+    expect(copiedMetadata).toMatchObject({
+      bucket: 'fleet-features-copies',
+      name: 'copied.txt',
+      size: sourceMetadata.size,
+      md5Hash: sourceMetadata.md5Hash,
+      crc32c: sourceMetadata.crc32c,
+      contentType: 'text/plain',
+      metadata: { k: 'v' },
+    });
+    expect((await copied.download())[0].toString()).toBe('copy me\n');
+
+    await source.move('copy/moved.txt');
+    expect((await source.exists())[0]).toBe(false);
+    expect((await bucket.file('copy/moved.txt').download())[0].toString()).toBe('copy me\n');
+
+    const stale = await apiErrorOf(
+      bucket
+        .file('copy/moved.txt')
+        .copy(other.file('copied.txt'), { preconditionOpts: { ifGenerationMatch: 1 } }),
+    );
+    expect(stale.code).toBe(412);
+  });
+
   it('takes many concurrent uploads to distinct and to the same names', async () => {
     const distinct = Array.from({ length: 40 }, (_, i) => ({
       name: `concurrent/${i}.bin`,
@@ -493,6 +545,89 @@ describe('GCS stand-in wire protocol', () => {
     expect(notModified.status).toBe(304);
   });
 
+  it('accepts multipart bodies as gcloud writes them: LF line breaks, a single-quoted boundary', async () => {
+    const boundary = '===============0395861207301731319==';
+    const body =
+      `--${boundary}\nContent-Type: application/json\nMIME-Version: 1.0\n\n` +
+      `{"bucket": "fleet-features-test", "contentType": "text/plain", "name": "wire/lf.txt"}\n` +
+      `--${boundary}\nContent-Type: text/plain\nMIME-Version: 1.0\nContent-Transfer-Encoding: binary\n\n` +
+      `hello\n\n--${boundary}--\n`;
+    const response = await fetch(
+      `${standin.url}/upload/storage/v1/b/fleet-features-test/o?uploadType=multipart`,
+      {
+        method: 'POST',
+        headers: { 'Content-Type': `multipart/related; boundary='${boundary}'` },
+        body,
+      },
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      name: 'wire/lf.txt',
+      size: '6',
+      contentType: 'text/plain',
+    });
+  });
+
+  it('stores what a Content-Encoding: gzip request body wraps (gcloud cp -J)', async () => {
+    const text = 'gzip in flight\n'.repeat(100);
+    const response = await fetch(
+      `${standin.url}/upload/storage/v1/b/fleet-features-test/o?uploadType=media&name=wire/gzip-in-flight.txt`,
+      {
+        method: 'POST',
+        headers: { 'Content-Encoding': 'gzip', 'Content-Type': 'text/plain' },
+        body: gzipSync(text),
+      },
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ size: String(text.length) });
+    expect(await (await fetch(`${objectUrl('wire/gzip-in-flight.txt')}?alt=media`)).text()).toBe(text);
+
+    const corrupt = await fetch(
+      `${standin.url}/upload/storage/v1/b/fleet-features-test/o?uploadType=media&name=wire/corrupt.txt`,
+      { method: 'POST', headers: { 'Content-Encoding': 'gzip' }, body: 'not gzip' },
+    );
+    expect(corrupt.status).toBe(400);
+  });
+
+  it('ignores query parameters that change nothing locally and refuses switches that would', async () => {
+    const accepted = [
+      `${standin.url}/storage/v1/b/fleet-features-test/o?includeFoldersAsPrefixes=True&projection=noAcl&fields=items%2Fname&prettyPrint=false&userProject=p&versions=True`,
+      `${standin.url}/storage/v1/b/fleet-features-test/o?softDeleted=false`,
+      `${standin.url}/storage/v1/b/fleet-features-test/storageLayout?prefix=a%2F`,
+      `${standin.url}/storage/v1/b/fleet-features-test/managedFolders?pageSize=1000`,
+    ];
+    for (const url of accepted) expect((await fetch(url)).status, url).toBe(200);
+    const layout = await fetch(`${standin.url}/storage/v1/b/fleet-features-test/storageLayout`);
+    expect(await layout.json()).toEqual({
+      kind: 'storage#storageLayout',
+      bucket: 'fleet-features-test',
+      location: 'US',
+      locationType: 'multi-region',
+    });
+
+    const created = await fetch(
+      `${standin.url}/storage/v1/b?project=${PROJECT}&enableObjectRetention=False`,
+      {
+        method: 'POST',
+        body: JSON.stringify({ name: 'retention-off' }),
+      },
+    );
+    expect(created.status).toBe(200);
+    const retention = await fetch(
+      `${standin.url}/storage/v1/b?project=${PROJECT}&enableObjectRetention=true`,
+      {
+        method: 'POST',
+        body: JSON.stringify({ name: 'retention-on' }),
+      },
+    );
+    expect(retention.status).toBe(501);
+    expect(((await retention.json()) as { error: { message: string } }).error.message).toContain(
+      'enableObjectRetention=true',
+    );
+    const softDeleted = await fetch(`${standin.url}/storage/v1/b/fleet-features-test/o?softDeleted=true`);
+    expect(softDeleted.status).toBe(501);
+  });
+
   it('rejects invalid object names with 400', async () => {
     for (const name of ['.', '..', 'line\nbreak']) {
       const response = await fetch(
@@ -505,7 +640,7 @@ describe('GCS stand-in wire protocol', () => {
 
   it('answers 501 naming what is not supported instead of a wrong answer', async () => {
     const cases: [string, RequestInit, string][] = [
-      [`${objectUrl('a.txt')}/rewriteTo/b/other/o/b.txt`, { method: 'POST' }, 'rewriteTo'],
+      [`${objectUrl('a.txt')}/acl`, {}, "sub-resource 'acl'"],
       [`${standin.url}/storage/v1/b/fleet-features-test/o?matchGlob=**.txt`, {}, 'matchGlob'],
       [
         `${standin.url}/upload/storage/v1/b/fleet-features-test/o?uploadType=other&name=x`,

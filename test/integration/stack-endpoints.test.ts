@@ -122,6 +122,18 @@ describe('stack.json of a running dev stack', () => {
     expect(existsSync(endpoints.bigquery.warehousePath)).toBe(true);
   });
 
+  it('the dashboard serves its page, the fleet and the pipeline health', async () => {
+    const page = await fetch(endpoints.dashboard.url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<script type="module"');
+    const fleet = await fetch(endpoints.dashboard.fleetUrl);
+    expect(fleet.status).toBe(200);
+    expect(await fleet.json()).toMatchObject({ vehicles: [], truncated: false });
+    const health = await fetch(endpoints.dashboard.healthUrl);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toHaveProperty('history');
+  });
+
   it('Redis answers at its URL', async () => {
     const redis = new Redis(endpoints.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     try {

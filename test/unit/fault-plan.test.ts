@@ -1,7 +1,12 @@
 // The stand-ins' fault plan (local/fault-injection/fault-plan.ts): which requests fail and how.
 
 import { describe, expect, it } from 'vitest';
-import { decideFault, FaultPlanSchema, NO_FAULTS, pickFailedRows } from '../../local/fault-injection/fault-plan.js';
+import {
+  decideFault,
+  FaultPlanSchema,
+  NO_FAULTS,
+  pickFailedRows,
+} from '../../local/fault-injection/fault-plan.js';
 import { createSeededRandom } from '../../local/simulator/seeded-random.js';
 
 const draws = (...values: number[]) => {

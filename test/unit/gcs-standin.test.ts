@@ -1,10 +1,12 @@
 // Pure parts of the local GCS stand-in: checksums, safe file names, listing, ranges, multipart,
-// query parameters, preconditions. The HTTP behaviour is specified in test/integration/gcs-standin.test.ts.
+// query parameters, compose requests, preconditions. The HTTP behaviour is specified in
+// test/integration/gcs-standin.test.ts (and, driven by gcloud, gcs-standin-gcloud.test.ts).
 import { describe, expect, it } from 'vitest';
 import { GcsApiError } from '../../local/gcs-standin/api-error.js';
 import { parseDownloadRange, parseUploadContentRange } from '../../local/gcs-standin/byte-ranges.js';
 import { Crc32c, crc32cBase64 } from '../../local/gcs-standin/crc32c.js';
 import { multipartBoundary, parseMultipartRelated } from '../../local/gcs-standin/multipart-related.js';
+import { parseComposeRequest } from '../../local/gcs-standin/object-compose.js';
 import { listPage } from '../../local/gcs-standin/object-listing.js';
 import { applyObjectPatch, parseUploadMetadata } from '../../local/gcs-standin/object-resource.js';
 import { checkPreconditions, type Preconditions } from '../../local/gcs-standin/preconditions.js';
@@ -187,6 +189,11 @@ describe('multipart/related', () => {
     ]);
   });
 
+  it('keeps a trailing CR of the media when lines end in bare LF', () => {
+    const body = Buffer.from('--b1\nContent-Type: application/json\n\n{}\n--b1\n\nabc\r\n--b1--\n');
+    expect(parseMultipartRelated(body, 'b1')[1]?.body.toString()).toBe('abc\r');
+  });
+
   it('takes parts without headers, empty parts and a preamble', () => {
     const body = Buffer.from('preamble\r\n--b1\r\n\r\n{}\r\n--b1\r\n\r\n\r\n--b1--');
     expect(parseMultipartRelated(body, 'b1').map((p) => [p.headers.size, p.body.toString()])).toEqual([
@@ -210,6 +217,32 @@ describe('multipart/related', () => {
   it('rejects a body without its closing delimiter', () => {
     expect(statusOf(() => parseMultipartRelated(Buffer.from('--b1\r\n\r\nabc'), 'b1'))).toBe(400);
     expect(statusOf(() => parseMultipartRelated(Buffer.from('--b1\n\nabc'), 'b1'))).toBe(400);
+  });
+});
+
+describe('compose requests', () => {
+  it('reads sources with their generation and precondition, and the destination metadata', () => {
+    expect(
+      parseComposeRequest({
+        destination: { contentType: 'text/plain', crc32c: 'AAAAAA==' },
+        sourceObjects: [
+          { name: 'a', generation: '12', objectPreconditions: { ifGenerationMatch: 12 } },
+          { name: 'b' },
+        ],
+      }),
+    ).toEqual({
+      destination: { attributes: { contentType: 'text/plain' }, expected: { crc32c: 'AAAAAA==' } },
+      sources: [{ name: 'a', generation: '12', ifGenerationMatch: '12' }, { name: 'b' }],
+    });
+  });
+
+  it.each([
+    ['no sources', { sourceObjects: [] }],
+    ['a source without a name', { sourceObjects: [{ generation: '1' }] }],
+    ['33 sources', { sourceObjects: Array.from({ length: 33 }, (_, i) => ({ name: `p${i}` })) }],
+    ['a bad generation', { sourceObjects: [{ name: 'a', generation: 'x' }] }],
+  ])('refuses %s with 400', (_label, body) => {
+    expect(statusOf(() => parseComposeRequest(body))).toBe(400);
   });
 });
 

@@ -66,7 +66,13 @@ describe('LatencyHistogram', () => {
       }),
     );
     const valid = histogramOf([5, 50, 500]).encode();
-    for (const broken of [null, 'x', { ...valid, count: 4 }, { ...valid, buckets: '1:x' }, { ...valid, min_ms: null }]) {
+    for (const broken of [
+      null,
+      'x',
+      { ...valid, count: 4 },
+      { ...valid, buckets: '1:x' },
+      { ...valid, min_ms: null },
+    ]) {
       expect(LatencyHistogram.decode(broken)).toBeUndefined();
     }
   });

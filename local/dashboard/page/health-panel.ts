@@ -11,8 +11,12 @@ interface Tile {
   value: (h: PipelineHealth) => string;
 }
 
-const ms = (latency: LatencySummary, which: 'p50Ms' | 'p99Ms') =>
-  latency[which] === null ? '–' : `${formatNumber(latency[which], 0)} ms`;
+/** Milliseconds below a second, seconds above. */
+const ms = (latency: LatencySummary, which: 'p50Ms' | 'p99Ms') => {
+  const value = latency[which];
+  if (value === null) return '–';
+  return value < 1000 ? `${formatNumber(value, 0)} ms` : `${formatNumber(value / 1000, 1)} s`;
+};
 
 const TILES: readonly Tile[] = [
   { metric: 'readingsPerS', label: 'readings/s', value: (h) => formatNumber(h.readingsPerS, 1) },
