@@ -6,6 +6,7 @@ export default defineConfig({
     // Starts Redis, the Pub/Sub emulator and the GCS and BigQuery stand-ins once per run; tests read
     // their addresses through test/helpers/local-servers.ts.
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/setup/known-warnings.ts'],
     // Integration tests wait on real servers (emulator push, redelivery backoff).
     testTimeout: 30_000,
     hookTimeout: 120_000,

@@ -11,6 +11,7 @@ import type { TestProject } from 'vitest/node';
 import { startBigQueryStandin } from '../local/bigquery-standin/index.js';
 import { startGcsStandin } from '../local/gcs-standin/index.js';
 import { ensurePrerequisites } from '../local/prerequisites.js';
+import { ensureFunctionsBuilt } from '../local/servers/function-build.js';
 import { startPubSubEmulator } from '../local/servers/pubsub-emulator.js';
 import { startRedis } from '../local/servers/redis-server.js';
 
@@ -35,6 +36,8 @@ const PROJECT_ID = 'fleet-features-test';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   await ensurePrerequisites({ install: true });
+  // Once, before any test file: the stack tests serve the functions from dist/.
+  await ensureFunctionsBuilt(join(import.meta.dirname, '..'));
   const dir = await mkdtemp(join(tmpdir(), 'fleet-features-test-'));
   const stops: Array<() => Promise<void>> = [];
   const teardown = async (): Promise<void> => {

@@ -165,8 +165,9 @@ export class RedisWindowStore implements WindowStore {
     try {
       // Plain commands, auto-pipelined into one round trip per connection (per node on a Redis
       // Cluster, where an explicit pipeline could not span the vehicles' slots).
+      const keys = vehicleIds.map(vehicleKey); // every id checked before anything is sent
       const connection = this.connections[0]!;
-      const values = await Promise.all(vehicleIds.map((id) => connection.hgetBuffer(vehicleKey(id), 's')));
+      const values = await Promise.all(keys.map((key) => connection.hgetBuffer(key, 's')));
       return values.map((value) => (value === null ? null : decodeVehicleState(value)));
     } catch (cause) {
       if (cause instanceof FleetError) throw cause;

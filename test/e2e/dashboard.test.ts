@@ -4,12 +4,10 @@
 // vehicle's numbers on the page are the features API's, its charts hold its rows from the
 // warehouse, and the table sorts. A screenshot of the page is saved under test-output/.
 
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLEET_COLUMNS, formatCell } from '../../local/dashboard/page/cell-format.js';
@@ -19,7 +17,6 @@ import { type DevStack, startDevStack } from '../../local/dev/dev-stack.js';
 import { FreshnessLogReader } from '../../local/dev/freshness-log-reader.js';
 import { PipelineHealthSampler } from '../../local/dev/pipeline-health-sampler.js';
 import { findChromium } from '../../local/prerequisites.js';
-import { FUNCTIONS } from '../../local/servers/function-servers.js';
 import { vehicleIdFor } from '../../local/simulator/device-simulator.js';
 import { type PublishedFleet, publishSimulatedFleet } from '../../local/simulator/simulated-publisher.js';
 import { GcsVersionedObjectStore } from '../../shared/adapters/gcs-versioned-object-store.js';
@@ -46,10 +43,6 @@ let progress: DevProgress;
 let publishing: Promise<PublishedFleet>;
 
 beforeAll(async () => {
-  // The functions run from the build output, as under `npm run dev`.
-  if (FUNCTIONS.some((f) => !existsSync(join(repoRoot, 'dist/functions', f.folder, 'index.js')))) {
-    await promisify(execFile)('npm', ['run', 'build'], { cwd: repoRoot });
-  }
   const dataDir = await mkdtemp(join(tmpdir(), 'fleet-features-dashboard-'));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
   dev = await startDevStack({ dataDir, repoRoot, allowedLatenessS: 600, log: () => {}, cleanups });

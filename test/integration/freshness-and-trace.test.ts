@@ -4,12 +4,9 @@
 // id; a dead-lettered reading carries its trace onto the dead-letter message; an invalid traceparent
 // changes nothing; and the health sampler reads freshness from the function's own log lines.
 
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import type { Message } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DevProgress } from '../../local/dev/dev-progress.js';
@@ -17,7 +14,6 @@ import { type DevStack, startDevStack } from '../../local/dev/dev-stack.js';
 import { freshnessLines } from '../../local/dev/dev-summary.js';
 import { FreshnessLogReader } from '../../local/dev/freshness-log-reader.js';
 import { PipelineHealthSampler } from '../../local/dev/pipeline-health-sampler.js';
-import { FUNCTIONS } from '../../local/servers/function-servers.js';
 import { postSigned } from '../../local/simulator/gateway-publisher.js';
 import { formatTraceparent, parseTraceparent, startTrace } from '../../shared/tracing/trace-context.js';
 import { waitUntil } from '../helpers/wait-until.js';
@@ -53,12 +49,6 @@ async function tracedEntries(traceId: string): Promise<Record<string, unknown>[]
 }
 
 beforeAll(async () => {
-  if (
-    FUNCTIONS.some((f) => !existsSync(join(repoRoot, 'dist/functions', f.folder, 'index.js'))) ||
-    !existsSync(join(repoRoot, 'dist/shared/tracing/trace-context.js'))
-  ) {
-    await promisify(execFile)('npm', ['run', 'build'], { cwd: repoRoot });
-  }
   dataDir = await mkdtemp(join(tmpdir(), 'fleet-features-freshness-'));
   dev = await startDevStack({ dataDir, repoRoot, allowedLatenessS: 600, log: () => {}, cleanups });
   functionLog = dev.functions.find((f) => f.target === 'processTelemetry')!.group.logPath;

@@ -2,13 +2,11 @@
 // started the way local/dev/dev.ts starts it (without the simulator), and every endpoint the file names
 // answers, with the official clients where there is one.
 
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevStack } from '../../local/dev/dev-stack.js';
@@ -38,10 +36,6 @@ function accepts(url: string): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  // The functions run from the build output, as under `npm run dev`.
-  if (FUNCTIONS.some((f) => !existsSync(join(repoRoot, 'dist/functions', f.folder, 'index.js')))) {
-    await promisify(execFile)('npm', ['run', 'build'], { cwd: repoRoot });
-  }
   dataDir = await mkdtemp(join(tmpdir(), 'fleet-features-stack-'));
   await startDevStack({ dataDir, repoRoot, allowedLatenessS: 600, log: () => {}, cleanups });
   endpoints = await readStackFile(dataDir);
