@@ -11,12 +11,10 @@ import { ensurePrerequisites } from '../prerequisites.js';
 import { fleetTopic } from '../simulator/gateway-publisher.js';
 import { publishSimulatedFleet } from '../simulator/simulated-publisher.js';
 import { type DevOptions, parseDevOptions } from './dev-options.js';
-import { DevProgress } from './dev-progress.js';
 import { startDevStack } from './dev-stack.js';
 import { collectSummary, printSummary } from './dev-summary.js';
-import { FreshnessLogReader } from './freshness-log-reader.js';
-import { PipelineHealthSampler } from './pipeline-health-sampler.js';
 import { tryItLines } from './stack-endpoints.js';
+import { startStackHealth } from './stack-health.js';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -51,28 +49,11 @@ async function main(options: DevOptions): Promise<void> {
   log(`every endpoint of the stack: ${dev.stackFile}`);
   const printTryIt = () => process.stdout.write(`${tryItLines(dev.endpoints, dev.stackFile).join('\n')}\n`);
   // Counts what landed (also without the simulator: the dashboard shows your own devices' too).
-  const progress = new DevProgress({
-    bigquery: dev.bigquery,
-    storage: dev.storage,
-    config,
-    pubsub: dev.pubsub,
-    watchSubscription: dev.subscriptions.deadLetterWatch,
-    archivePending: () => ({
-      features: archiveWriters.features.stats().pendingMessages,
-      raw: archiveWriters.raw.stats().pendingMessages,
-    }),
-  });
-  cleanups.push(() => progress.stop());
-  const processTelemetry = functions.find((f) => f.target === 'processTelemetry')!;
-  const health = new PipelineHealthSampler({
-    progress,
-    freshness: new FreshnessLogReader(processTelemetry.group.logPath),
+  const { progress, health } = startStackHealth(dev, {
     eventClockSpeedup: options.vehicles === 0 ? 1 : options.speedup,
+    bar: options.vehicles > 0,
+    cleanups,
   });
-  cleanups.push(async () => health.stop());
-  dev.health = health;
-  progress.start({ bar: options.vehicles > 0 });
-  health.start();
   if (options.vehicles === 0) {
     log('no simulated vehicles: the stack serves your own devices and tools');
   } else {

@@ -12,10 +12,9 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLEET_COLUMNS, formatCell } from '../../local/dashboard/page/cell-format.js';
 import { parseDevOptions } from '../../local/dev/dev-options.js';
-import { DevProgress } from '../../local/dev/dev-progress.js';
+import type { DevProgress } from '../../local/dev/dev-progress.js';
 import { type DevStack, startDevStack } from '../../local/dev/dev-stack.js';
-import { FreshnessLogReader } from '../../local/dev/freshness-log-reader.js';
-import { PipelineHealthSampler } from '../../local/dev/pipeline-health-sampler.js';
+import { startStackHealth } from '../../local/dev/stack-health.js';
 import { findChromium } from '../../local/prerequisites.js';
 import { vehicleIdFor } from '../../local/simulator/device-simulator.js';
 import { type PublishedFleet, publishSimulatedFleet } from '../../local/simulator/simulated-publisher.js';
@@ -49,24 +48,7 @@ beforeAll(async () => {
   // Promoted before any reading: the functions load the champion on their first request.
   await promoteTemperatureModel();
   // Health sampled as `npm run dev` samples it: what landed, and the feature function's freshness lines.
-  progress = new DevProgress({
-    bigquery: dev.bigquery,
-    storage: dev.storage,
-    config: dev.config,
-    pubsub: dev.pubsub,
-    watchSubscription: dev.subscriptions.deadLetterWatch,
-  });
-  cleanups.push(() => progress.stop());
-  const processTelemetry = dev.functions.find((f) => f.target === 'processTelemetry')!;
-  const health = new PipelineHealthSampler({
-    progress,
-    freshness: new FreshnessLogReader(processTelemetry.group.logPath),
-    eventClockSpeedup: SPEEDUP,
-  });
-  cleanups.push(async () => health.stop());
-  dev.health = health;
-  progress.start({ bar: false });
-  health.start();
+  ({ progress } = startStackHealth(dev, { eventClockSpeedup: SPEEDUP, bar: false, cleanups }));
 
   // `npm test` installs it (local/prerequisites.ts --browser); a run without it fails here, loudly.
   const chromiumPath = findChromium();

@@ -9,11 +9,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Message } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DevProgress } from '../../local/dev/dev-progress.js';
 import { type DevStack, startDevStack } from '../../local/dev/dev-stack.js';
 import { freshnessLines } from '../../local/dev/dev-summary.js';
-import { FreshnessLogReader } from '../../local/dev/freshness-log-reader.js';
-import { PipelineHealthSampler } from '../../local/dev/pipeline-health-sampler.js';
+import type { PipelineHealthSampler } from '../../local/dev/pipeline-health-sampler.js';
+import { startStackHealth } from '../../local/dev/stack-health.js';
 import { postSigned } from '../../local/simulator/gateway-publisher.js';
 import { formatTraceparent, parseTraceparent, startTrace } from '../../shared/tracing/trace-context.js';
 import { waitUntil } from '../helpers/wait-until.js';
@@ -52,18 +51,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'fleet-features-freshness-'));
   dev = await startDevStack({ dataDir, repoRoot, allowedLatenessS: 600, log: () => {}, cleanups });
   functionLog = dev.functions.find((f) => f.target === 'processTelemetry')!.group.logPath;
-  const progress = new DevProgress({
-    bigquery: dev.bigquery,
-    storage: dev.storage,
-    config: dev.config,
-    pubsub: dev.pubsub,
-    watchSubscription: dev.subscriptions.deadLetterWatch,
-  });
-  cleanups.push(() => progress.stop());
-  health = new PipelineHealthSampler({ progress, freshness: new FreshnessLogReader(functionLog) });
-  cleanups.push(async () => health.stop());
-  progress.start({ bar: false });
-  health.start();
+  ({ health } = startStackHealth(dev, { bar: false, cleanups }));
 
   const [watch] = await dev.pubsub.topic(dev.config.topics.deadLetter).createSubscription('trace-test-dlq');
   watch.on('message', (message: Message) => {
