@@ -4,9 +4,9 @@
  */
 import * as functions from '@google-cloud/functions-framework';
 import { onlineFeaturesRoutes } from '../../shared/http/online-features-routes.js';
-import { getOnlineRuntime } from '../../shared/runtime/feature-runtime.js';
 import { fetchHttpFunction } from '../../shared/runtime/fetch-bridge.js';
 import { installProcessLogging } from '../../shared/runtime/function-logging.js';
+import { getOnlineRuntime } from '../../shared/runtime/online-runtime.js';
 import { API_BODY_LIMIT_BYTES, guardRequestBodies } from '../../shared/runtime/request-body-guard.js';
 
 installProcessLogging('featuresApi');

@@ -1,18 +1,17 @@
 /**
- * Composition root of the functions: builds the services from config once per instance (clients
- * are reused across invocations, which is what lets concurrent invocations share a group commit).
- * Entry points call getFeatureRuntime() / getOnlineRuntime() and nothing else.
+ * Composition root of the feature function: builds the services from config once per instance
+ * (clients are reused across invocations, which is what lets concurrent invocations share a group
+ * commit). Its entry point calls getFeatureRuntime() and nothing else. The online part (windows and
+ * models) is online-runtime.ts, which the features API loads alone.
  */
 import { createBigQueryFeatureSink } from '../adapters/bigquery-feature-sink.js';
 import { DeadLetterQuarantine } from '../adapters/dead-letter-quarantine.js';
 import { GcsLateArchive } from '../adapters/gcs-late-archive.js';
 import { createStorageClient, GcsObjectStore } from '../adapters/gcs-object-store.js';
-import { GcsVersionedObjectStore } from '../adapters/gcs-versioned-object-store.js';
 import { PubSubFeatureRowSink } from '../adapters/pubsub-feature-row-sink.js';
 import { createPubSubClient, PubSubPublisher } from '../adapters/pubsub-publisher.js';
 import { createRedisClient } from '../adapters/redis-client.js';
 import { RedisRiskAlerts } from '../adapters/redis-risk-alerts.js';
-import { RedisWindowStore } from '../adapters/redis-window-store.js';
 import { type FleetConfig, loadConfig } from '../config.js';
 import {
   type MessageOutcome,
@@ -20,39 +19,11 @@ import {
   type TelemetryMessage,
 } from '../features/feature-service.js';
 import { FreshnessReport } from '../freshness/freshness-report.js';
-import { createLogger, type Logger } from '../logger.js';
-import type { ModelScoring } from '../ports/model-scoring.js';
-import type { WindowStore } from '../ports/window-store.js';
-import { ChampionCache } from '../retraining/champion-cache.js';
-import { ModelRegistry } from '../retraining/model-registry.js';
 import { GroupCommitSink } from './group-commit-sink.js';
-
-export interface OnlineRuntime {
-  config: FleetConfig;
-  logger: Logger;
-  windows: WindowStore;
-  /** The champion model (refreshed in the background); rows and vectors are scored with it. */
-  models: ModelScoring;
-}
+import { createOnline, type OnlineRuntime } from './online-runtime.js';
 
 export interface FeatureRuntime extends OnlineRuntime {
   processMessage(message: TelemetryMessage): Promise<MessageOutcome>;
-}
-
-function createOnline(config: FleetConfig): OnlineRuntime {
-  const logger = createLogger({ level: config.logLevel, name: 'fleet-features' });
-  const models = new ChampionCache(
-    new ModelRegistry(new GcsVersionedObjectStore(createStorageClient(config), config.model.bucket)),
-    { refreshMs: config.model.refreshMs, clock: Date.now, logger },
-  );
-  void models.refresh();
-  // Two connections: ioredis keeps one auto-pipelined batch in flight per connection, so with two
-  // Node builds the next batch while Redis runs the previous one (about +40% in npm run bench).
-  const windows = new RedisWindowStore([createRedisClient(config), createRedisClient(config)], {
-    allowedLatenessMs: config.engine.allowedLatenessMs,
-    vehicleIdleTtlS: config.engine.vehicleIdleTtlS,
-  });
-  return { config, logger, windows, models };
 }
 
 function createFeature(config: FleetConfig): FeatureRuntime {
@@ -91,14 +62,8 @@ function createFeature(config: FleetConfig): FeatureRuntime {
 }
 
 let feature: FeatureRuntime | undefined;
-let online: OnlineRuntime | undefined;
 
 export async function getFeatureRuntime(): Promise<FeatureRuntime> {
   feature ??= createFeature(loadConfig());
   return feature;
-}
-
-export async function getOnlineRuntime(): Promise<OnlineRuntime> {
-  online ??= createOnline(loadConfig());
-  return online;
 }
