@@ -60,6 +60,12 @@ export const InfraConfigSchema = z
     redisClusterShards: z.coerce.number().int().min(1).max(250).default(3),
     redisClusterReplicas: z.coerce.number().int().min(0).max(2).default(1),
     redisClusterNodeType: z.string().default('REDIS_STANDARD_SMALL'),
+    /**
+     * The cluster's AOF fsync. ALWAYS keeps every acknowledged dedupe mark across a node restart (the
+     * guarantee `npm run chaos` tests); EVERYSEC may lose the last second of them. The single
+     * instance offers RDB snapshots only (hourly here).
+     */
+    redisClusterAofFsync: z.enum(['ALWAYS', 'EVERYSEC']).default('ALWAYS'),
     subnetCidr: z
       .string()
       .regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/)

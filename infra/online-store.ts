@@ -73,6 +73,10 @@ export class OnlineStore extends pulumi.ComponentResource {
         connectMode: 'DIRECT_PEERING',
         authEnabled: true,
         transitEncryptionMode: 'SERVER_AUTHENTICATION',
+        // The only persistence the instance offers: a restart loses up to an hour of dedupe marks
+        // (re-sends then write a second row, which features_by_identity hides). The cluster's AOF
+        // ALWAYS loses none.
+        persistenceConfig: { persistenceMode: 'RDB', rdbSnapshotPeriod: 'ONE_HOUR' },
         deletionProtection: config.protectData,
       },
       child,
@@ -134,6 +138,7 @@ export class OnlineStore extends pulumi.ComponentResource {
         pscConfigs: [{ network: args.network.network.id }],
         transitEncryptionMode: 'TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION',
         aclPolicy: acl.name,
+        persistenceConfig: { mode: 'AOF', aofConfig: { appendFsync: config.redisClusterAofFsync } },
         deletionProtectionEnabled: config.protectData,
       },
       { ...child, dependsOn: [...args.dependsOn, policy] },

@@ -1,5 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import type { FleetConfig } from '../config.js';
+import type { Logger } from '../logger.js';
 
 /**
  * One Memorystore for Redis instance, or a Memorystore for Redis Cluster (REDIS_CLUSTER=true) for
@@ -8,7 +9,32 @@ import type { FleetConfig } from '../config.js';
  */
 export type RedisClient = Redis | Cluster;
 
-export function createRedisClient(config: Pick<FleetConfig, 'redisUrl' | 'redisCluster'>): RedisClient {
+/** While Redis is unreachable the client reconnects and fails over and over: one entry per 10 s. */
+const CONNECTION_ERROR_LOG_INTERVAL_MS = 10_000;
+
+export function createRedisClient(
+  config: Pick<FleetConfig, 'redisUrl' | 'redisCluster'>,
+  logger: Pick<Logger, 'warn'>,
+): RedisClient {
+  const client = connect(config);
+  // Without a listener ioredis prints "Unhandled error event" on every reconnect attempt. Commands
+  // still fail on their own (and their callers turn that into a redelivery or a 503).
+  let lastLoggedMs = Number.NEGATIVE_INFINITY;
+  let suppressed = 0;
+  client.on('error', (error: unknown) => {
+    const now = Date.now();
+    if (now - lastLoggedMs < CONNECTION_ERROR_LOG_INTERVAL_MS) {
+      suppressed++;
+      return;
+    }
+    logger.warn({ err: error, suppressed_since_last: suppressed }, 'redis connection error');
+    lastLoggedMs = now;
+    suppressed = 0;
+  });
+  return client;
+}
+
+function connect(config: Pick<FleetConfig, 'redisUrl' | 'redisCluster'>): RedisClient {
   // Many invocations in flight share one connection; auto-pipelining batches their scripts.
   const common = { enableAutoPipelining: true, maxRetriesPerRequest: 2, connectTimeout: 5000 } as const;
   // Memorystore with in-transit encryption uses rediss:// (TLS); its AUTH string is in the URL.

@@ -43,7 +43,7 @@ function createFeature(config: FleetConfig): FeatureRuntime {
     deadLetters: new DeadLetterQuarantine(publisher, config.topics.deadLetter, objects),
     lateArchive: new GcsLateArchive(objects),
     models: online.models,
-    alerts: new RedisRiskAlerts(createRedisClient(config), publisher, online.logger, {
+    alerts: new RedisRiskAlerts(createRedisClient(config, online.logger), publisher, online.logger, {
       topic: config.topics.alerts,
       threshold: config.alerts.riskThreshold,
       episodeMs: config.alerts.episodeMs,

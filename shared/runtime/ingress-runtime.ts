@@ -50,7 +50,7 @@ export function createIngressRuntime(
   let redis: RedisClient | undefined;
   const redisClient = () => {
     if (redis === undefined) {
-      redis = createRedisClient(config);
+      redis = createRedisClient(config, logger);
       // ioredis reports every failed reconnect; one line per outage is enough (requests log their 503s).
       let reported = 0;
       redis.on('error', (error: unknown) => {

@@ -124,6 +124,7 @@ describe('online store', () => {
     expect(redis.inputs).toMatchObject({
       authEnabled: true,
       transitEncryptionMode: 'SERVER_AUTHENTICATION',
+      persistenceConfig: { persistenceMode: 'RDB', rdbSnapshotPeriod: 'ONE_HOUR' },
       tier: 'STANDARD_HA',
       memorySizeGb: 5,
       authorizedNetwork: 'network-vpc-id',

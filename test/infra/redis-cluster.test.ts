@@ -32,6 +32,8 @@ describe('the Redis Cluster switch', () => {
       shardCount: 6,
       replicaCount: 1,
       transitEncryptionMode: 'TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION',
+      // AOF fsync on every write: no acknowledged dedupe mark is lost on a restart (npm run chaos).
+      persistenceConfig: { mode: 'AOF', aofConfig: { appendFsync: 'ALWAYS' } },
       pscConfigs: [{ network: 'network-vpc-id' }],
       aclPolicy: `projects/${TEST_PROJECT}/locations/us-central1/aclPolicies/fleet-features`,
     });

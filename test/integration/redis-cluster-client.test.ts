@@ -46,7 +46,7 @@ beforeAll(async () => {
     what: 'cluster_state:ok',
   });
   await admin.quit();
-  client = createRedisClient(loadConfig({ REDIS_URL: server.url, REDIS_CLUSTER: 'true' }));
+  client = createRedisClient(loadConfig({ REDIS_URL: server.url, REDIS_CLUSTER: 'true' }), console);
 });
 
 afterAll(async () => {
