@@ -17,7 +17,7 @@ import {
   discoverFunctionFolders,
   type FunctionBundle,
 } from '../scripts/function-bundles.js';
-import { FRAMEWORK_MAIN, probeRequest, startFrameworkProcess } from './cold-start.js';
+import { FRAMEWORK_MAIN, measureModuleLoad, probeRequest, startFrameworkProcess } from './cold-start.js';
 import { buildFunctions } from './online-http.js';
 
 const USAGE = `Usage: npm run bench:cold-start -- [--runs N]
@@ -129,11 +129,20 @@ async function main(): Promise<number> {
         record(`${folder}/${variant}`, started.firstResponseMs);
         record(`${folder}/${variant}/cpu`, started.firstResponseCpuMs);
       }
+      const specEnv = { ...env, ...spec.env };
+      record(
+        `${folder}/unbundled/load`,
+        await measureModuleLoad(join(dataDir, 'build/dist/functions', spec.folder, 'index.js'), specEnv),
+      );
+      record(
+        `${folder}/bundled/load`,
+        await measureModuleLoad(join(bundleOf(bundled, folder).dir, 'index.js'), specEnv),
+      );
     }
   }
 
   const results = folders.map((folder) => {
-    const ms = (variant: Variant) => median(samples.get(`${folder}/${variant}`) ?? []);
+    const ms = (key: string) => median(samples.get(`${folder}/${key}`) ?? []);
     const cpu = (variant: Variant) => {
       const values = samples.get(`${folder}/${variant}/cpu`);
       return values === undefined ? null : median(values);
@@ -143,6 +152,9 @@ async function main(): Promise<number> {
     const bundle = bundleOf(bundled, folder);
     return {
       function: folder,
+      unbundled_load_ms: r1(ms('unbundled/load')),
+      bundled_load_ms: r1(ms('bundled/load')),
+      load_ratio: r2(ms('bundled/load') / ms('unbundled/load')),
       unbundled_ms: r1(ms('unbundled')),
       bundled_ms: r1(ms('bundled')),
       ratio: r2(ms('bundled') / ms('unbundled')),
@@ -158,6 +170,9 @@ async function main(): Promise<number> {
 
   const header = [
     'function',
+    'load unbundled',
+    'load bundled',
+    'ratio',
     'unbundled ms',
     'bundled ms',
     'ratio',
@@ -171,6 +186,9 @@ async function main(): Promise<number> {
   const orDash = (v: number | null, digits: number) => (v === null ? '-' : v.toFixed(digits));
   const rows = results.map((r) => [
     r.function,
+    r.unbundled_load_ms.toFixed(1),
+    r.bundled_load_ms.toFixed(1),
+    r.load_ratio.toFixed(2),
     r.unbundled_ms.toFixed(1),
     r.bundled_ms.toFixed(1),
     r.ratio.toFixed(2),
@@ -186,8 +204,9 @@ async function main(): Promise<number> {
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   process.stdout.write(
     [
-      `Cold start: spawn → first response served, median of ${runs} runs (bundled = npm run bundle,`,
-      'functions-framework as its one dependency; framework bundled = the framework inside the bundle;',
+      `Cold start, median of ${runs} runs. load = module load alone (a fresh node imports index.js, timed inside);`,
+      'the other columns: spawn → first response served (Node start, functions-framework, module load, listen, one request).',
+      'bundled = npm run bundle, functions-framework as its one dependency; framework bundled = the framework inside the bundle;',
       `CPU ms = the process's CPU time at that response, which a busy machine inflates far less than wall time)`,
       line(header),
       ...rows.map(line),

@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { FunctionSpec } from '../local/servers/function-servers.js';
 
 /** functions-framework's server entry point in this repository (the package's bin). */
@@ -148,4 +149,36 @@ export async function startFrameworkProcess(options: {
   throw new Error(
     `node ${options.args.join(' ')} served no request on ${socketPath} (exit ${child.exitCode}):\n${stderr}`,
   );
+}
+
+/**
+ * Module load alone: a fresh `node` imports the function's index.js (which registers it with
+ * functions-framework) and reports how long the import took, in ms, timed inside the process. The
+ * part of a cold start that bundling changes; the framework's own start and the first request are
+ * in `startFrameworkProcess`'s figure.
+ */
+export async function measureModuleLoad(indexPath: string, env: Record<string, string>): Promise<number> {
+  const script = [
+    'const t = performance.now();',
+    `await import(${JSON.stringify(pathToFileURL(indexPath).href)});`,
+    'process.stdout.write(String(performance.now() - t));',
+    'process.exit(0);',
+  ].join('\n');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  const ms = Number(stdout.trim());
+  if (code !== 0 || !Number.isFinite(ms))
+    throw new Error(`importing ${indexPath} failed (exit ${code}):\n${stderr}`);
+  return ms;
 }
