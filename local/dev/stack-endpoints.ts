@@ -169,7 +169,7 @@ export function describeStack(input: StackEndpointsInput): StackEndpoints {
 
 /** The "try it" lines printed with the stack file's path. */
 export function tryItLines(endpoints: StackEndpoints, stackFilePath: string): string[] {
-  const { pubsub, projectId } = endpoints;
+  const { pubsub, gcs, projectId } = endpoints;
   const vehicle = 'veh-09001';
   const reading = `{"vehicle_id":"${vehicle}","timestamp":"'"$(date -u +%Y-%m-%dT%H:%M:%SZ)"'","speed_kmh":52.5,"engine_temp_c":91.2,"gps_lat":48.137,"gps_lon":11.575}`;
   return [
@@ -182,6 +182,9 @@ export function tryItLines(endpoints: StackEndpoints, stackFilePath: string): st
     `  CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB=${pubsub.url}/ CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true \\`,
     `    gcloud pubsub topics publish ${pubsub.topics.telemetry} --project ${projectId} --message '${reading}'`,
     `  curl -s ${endpoints.featuresApi.url}/v1/vehicles/${vehicle}/features`,
+    '  # list the bucket (archives, quarantine, models) in the GCS stand-in with gcloud storage',
+    `  CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE=${gcs.url}/ CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true \\`,
+    `    gcloud storage ls -r gs://${gcs.bucket}/ --project ${projectId}`,
     '  # sign and send readings through the ingest gateway, as a device would',
     `  npm run device -- send --vehicle ${vehicle} --url ${endpoints.gateway.url} --wait`,
   ];
