@@ -154,12 +154,7 @@ async function main(): Promise<void> {
     await createPipelineResources({
       pubsub,
       storage: createStorageClient(config),
-      projectId: config.projectId,
-      bucket: config.featuresBucket,
-      telemetryTopic: config.topics.telemetry,
-      deadLetterTopic: config.topics.deadLetter,
-      featureRowsTopic: config.topics.featureRows,
-      alertsTopic: config.topics.alerts,
+      config: config,
       processTelemetryUrl: feature.url,
     });
     const waitRequests = Math.min(options.maxRequests, 6000);

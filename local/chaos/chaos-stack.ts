@@ -134,12 +134,7 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
     const subscriptions = await createPipelineResources({
       pubsub,
       storage,
-      projectId: config.projectId,
-      bucket: config.featuresBucket,
-      telemetryTopic: config.topics.telemetry,
-      deadLetterTopic: config.topics.deadLetter,
-      featureRowsTopic: config.topics.featureRows,
-      alertsTopic: config.topics.alerts,
+      config: config,
       processTelemetryUrl: proxyUrl,
     });
     const archiveWriters = startArchiveWriters({

@@ -97,12 +97,7 @@ export async function startDevStack(options: {
   const subscriptions = await createPipelineResources({
     pubsub,
     storage,
-    projectId: config.projectId,
-    bucket: config.featuresBucket,
-    telemetryTopic: config.topics.telemetry,
-    deadLetterTopic: config.topics.deadLetter,
-    featureRowsTopic: config.topics.featureRows,
-    alertsTopic: config.topics.alerts,
+    config: config,
     processTelemetryUrl: processTelemetry.url,
   });
   const archiveWriters = startArchiveWriters({

@@ -7,6 +7,7 @@
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
 import { type ArchiveSubscriptions, archiveSubscriptions } from '../../shared/archive-subscriptions.js';
+import type { FleetConfig } from '../../shared/config.js';
 
 /** Push attempts of a message before the local subscription dead-letters it (about one a second). */
 export const LOCAL_MAX_DELIVERY_ATTEMPTS = 30;
@@ -25,32 +26,30 @@ export interface PipelineSubscriptions {
 export async function createPipelineResources(options: {
   pubsub: PubSub;
   storage: Storage;
-  projectId: string;
-  bucket: string;
-  telemetryTopic: string;
-  deadLetterTopic: string;
-  featureRowsTopic: string;
-  alertsTopic: string;
+  /** The project, bucket and topics the functions are configured with. */
+  config: Pick<FleetConfig, 'projectId' | 'featuresBucket' | 'topics'>;
   /** Base URL of the functions-framework server of processTelemetry. */
   processTelemetryUrl: string;
 }): Promise<PipelineSubscriptions> {
-  const { pubsub, projectId } = options;
-  const [bucketExists] = await options.storage.bucket(options.bucket).exists();
-  if (!bucketExists) await options.storage.createBucket(options.bucket);
+  const { pubsub } = options;
+  const { projectId, topics } = options.config;
+  const bucket = options.config.featuresBucket;
+  const [bucketExists] = await options.storage.bucket(bucket).exists();
+  if (!bucketExists) await options.storage.createBucket(bucket);
 
-  const [telemetry] = await pubsub.topic(options.telemetryTopic).get({ autoCreate: true });
-  const [deadLetter] = await pubsub.topic(options.deadLetterTopic).get({ autoCreate: true });
-  await pubsub.topic(options.featureRowsTopic).get({ autoCreate: true });
-  const [alerts] = await pubsub.topic(options.alertsTopic).get({ autoCreate: true });
+  const [telemetry] = await pubsub.topic(topics.telemetry).get({ autoCreate: true });
+  const [deadLetter] = await pubsub.topic(topics.deadLetter).get({ autoCreate: true });
+  await pubsub.topic(topics.featureRows).get({ autoCreate: true });
+  const [alerts] = await pubsub.topic(topics.alerts).get({ autoCreate: true });
   // The framework names the topic in the CloudEvent's source from this path.
-  const pushEndpoint = `${options.processTelemetryUrl}/projects/${projectId}/topics/${options.telemetryTopic}`;
+  const pushEndpoint = `${options.processTelemetryUrl}/projects/${projectId}/topics/${topics.telemetry}`;
   const names: PipelineSubscriptions = {
-    features: `${options.telemetryTopic}-process-telemetry`,
-    deadLetterWatch: `${options.deadLetterTopic}-watch`,
-    alertsWatch: `${options.alertsTopic}-watch`,
+    features: `${topics.telemetry}-process-telemetry`,
+    deadLetterWatch: `${topics.deadLetter}-watch`,
+    alertsWatch: `${topics.alerts}-watch`,
     archives: archiveSubscriptions({
-      telemetry: options.telemetryTopic,
-      featureRows: options.featureRowsTopic,
+      telemetry: topics.telemetry,
+      featureRows: topics.featureRows,
     }),
   };
   // The archives first: they must see every message, including the first ones pushed.

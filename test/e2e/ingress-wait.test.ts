@@ -127,12 +127,7 @@ beforeAll(async () => {
   await createPipelineResources({
     pubsub,
     storage: createStorageClient(config),
-    projectId: config.projectId,
-    bucket: config.featuresBucket,
-    telemetryTopic: config.topics.telemetry,
-    deadLetterTopic: config.topics.deadLetter,
-    featureRowsTopic: config.topics.featureRows,
-    alertsTopic: config.topics.alerts,
+    config: config,
     processTelemetryUrl: processUrl,
   });
   const [rowsWatch] = await pubsub

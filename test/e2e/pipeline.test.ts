@@ -103,12 +103,7 @@ beforeAll(async () => {
   const subscriptions = await createPipelineResources({
     pubsub,
     storage,
-    projectId: config.projectId,
-    bucket: config.featuresBucket,
-    telemetryTopic: config.topics.telemetry,
-    deadLetterTopic: config.topics.deadLetter,
-    featureRowsTopic: config.topics.featureRows,
-    alertsTopic: config.topics.alerts,
+    config: config,
     processTelemetryUrl: processUrl,
   });
   archives = startArchiveWriters({

@@ -46,12 +46,16 @@ beforeAll(async () => {
   subscriptions = await createPipelineResources({
     pubsub,
     storage: createStorageClient({ projectId: local.projectId, storageEmulatorHost: local.gcsStandinUrl }),
-    projectId: local.projectId,
-    bucket: `redelivery-${suffix}`,
-    telemetryTopic: `telemetry-raw-rd-${suffix}`,
-    deadLetterTopic: `telemetry-dlq-rd-${suffix}`,
-    featureRowsTopic: `feature-rows-rd-${suffix}`,
-    alertsTopic: `alerts-rd-${suffix}`,
+    config: {
+      projectId: local.projectId,
+      featuresBucket: `redelivery-${suffix}`,
+      topics: {
+        telemetry: `telemetry-raw-rd-${suffix}`,
+        deadLetter: `telemetry-dlq-rd-${suffix}`,
+        featureRows: `feature-rows-rd-${suffix}`,
+        alerts: `alerts-rd-${suffix}`,
+      },
+    },
     processTelemetryUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
   });
   pubsub.subscription(subscriptions.deadLetterWatch).on('message', (message: Message) => {
