@@ -4,17 +4,12 @@
 
 import type { Redis } from 'ioredis';
 import { RedisWindowStore } from '../../shared/adapters/redis-window-store.js';
-import type { LatestVector } from '../../shared/windows/window-snapshot.js';
-import { type ExpectedColumns, recomputeWindows } from '../../test/helpers/window-recomputation.js';
+import {
+  DOCUMENTED_WINDOWS,
+  latestColumns,
+  recomputeWindows,
+} from '../../test/helpers/window-recomputation.js';
 import type { PublishedMessage } from './chaos-workload.js';
-
-/** The windows as documented in shared/windows/window-spec.ts (not the engine's own table). */
-const DOCUMENTED_WINDOWS = [
-  { name: '1m', lengthMs: 60_000, tileMs: 10_000 },
-  { name: '5m', lengthMs: 300_000, tileMs: 30_000 },
-  { name: '15m', lengthMs: 900_000, tileMs: 60_000 },
-  { name: '1h', lengthMs: 3_600_000, tileMs: 300_000 },
-] as const;
 
 /** Statistics are float32 in Redis; the recomputation is float64. */
 const tolerance = (expected: number) => 1e-3 + 1e-6 * Math.abs(expected);
@@ -69,18 +64,4 @@ export async function checkFinalWindows(args: {
     }
   }
   return { vehicles: vehicles.length, compared, mismatches };
-}
-
-function latestColumns(latest: LatestVector): ExpectedColumns {
-  const columns: ExpectedColumns = {};
-  for (const [i, w] of DOCUMENTED_WINDOWS.entries()) {
-    const agg = latest.snapshot.windows[i]!;
-    columns[`count_${w.name}`] = agg.count;
-    for (const stat of ['mean', 'min', 'max', 'std'] as const) {
-      columns[`speed_${stat}_${w.name}`] = agg.speed[stat];
-      columns[`temp_${stat}_${w.name}`] = agg.temp[stat];
-    }
-    columns[`distance_km_${w.name}`] = agg.distanceKm;
-  }
-  return columns;
 }

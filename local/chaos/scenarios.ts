@@ -2,6 +2,7 @@
 // 1, 2, 3 and 5 at a small scale); rates stay those of a scale-1 run except where noted.
 
 import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { ScenarioContext, ScenarioSpec } from './chaos-runner.js';
 import { checkFinalWindows } from './final-windows.js';
@@ -18,10 +19,20 @@ const steady: (rate: number) => () => number = (rate) => () => rate;
 function atShare(share: number, action: (ctx: ScenarioContext) => Promise<void>) {
   let done = false;
   return (ctx: ScenarioContext) => {
-    if (done || ctx.progress.published.length < share * ctx.total || ctx.stack.proxy.inFlight === 0) return;
+    if (done || ctx.progress.published.length < share * ctx.total) return;
     done = true;
-    ctx.injected.push(`at ${ctx.progress.published.length}/${ctx.total} messages`);
-    ctx.inBackground(action(ctx));
+    // The hook runs once a second and a push lasts milliseconds: wait here (briefly) for one in
+    // flight, so the fault meets work in progress, rather than hoping a tick lands on one.
+    ctx.inBackground(
+      (async () => {
+        const until = Date.now() + 3_000;
+        while (ctx.stack.proxy.inFlight === 0 && Date.now() < until) await sleep(1);
+        ctx.injected.push(
+          `at ${ctx.progress.published.length}/${ctx.total} messages, ${ctx.stack.proxy.inFlight} pushes in flight`,
+        );
+        await action(ctx);
+      })(),
+    );
   };
 }
 

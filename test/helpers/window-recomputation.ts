@@ -33,6 +33,7 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import type { TelemetryReading } from '../../shared/telemetry/telemetry-reading.js';
+import type { LatestVector } from '../../shared/windows/window-snapshot.js';
 
 export interface RecomputedWindow {
   name: string;
@@ -54,6 +55,29 @@ export function identityOf(vehicleId: string, eventTsMs: number): string {
 
 /** Expected row values, window columns named as in FeatureRow. */
 export type ExpectedColumns = Record<string, number | null>;
+
+/** The windows as documented in window-spec.ts; the recomputation uses these, not the engine's table. */
+export const DOCUMENTED_WINDOWS = [
+  { name: '1m', lengthMs: 60_000, tileMs: 10_000, tiles: 7 },
+  { name: '5m', lengthMs: 300_000, tileMs: 30_000, tiles: 11 },
+  { name: '15m', lengthMs: 900_000, tileMs: 60_000, tiles: 16 },
+  { name: '1h', lengthMs: 3_600_000, tileMs: 300_000, tiles: 13 },
+] as const;
+
+/** A latest vector's windows as row columns (statistics unrounded float32). */
+export function latestColumns(latest: LatestVector): ExpectedColumns {
+  const columns: ExpectedColumns = {};
+  for (const [i, w] of DOCUMENTED_WINDOWS.entries()) {
+    const agg = latest.snapshot.windows[i]!;
+    columns[`count_${w.name}`] = agg.count;
+    for (const stat of ['mean', 'min', 'max', 'std'] as const) {
+      columns[`speed_${stat}_${w.name}`] = agg.speed[stat];
+      columns[`temp_${stat}_${w.name}`] = agg.temp[stat];
+    }
+    columns[`distance_km_${w.name}`] = agg.distanceKm;
+  }
+  return columns;
+}
 
 export interface WindowBounds {
   /** Readings applied up to this one in [t - len, t]: the row holds at least these. */

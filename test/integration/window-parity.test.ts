@@ -25,19 +25,14 @@ import { WINDOWS } from '../../shared/windows/window-spec.js';
 import { localServers } from '../helpers/local-servers.js';
 import { generateReplayStream } from '../helpers/replay-stream.js';
 import {
+  DOCUMENTED_WINDOWS,
   type ExpectedColumns,
   identityOf,
+  latestColumns,
   type Recomputation,
   recomputeWindows,
 } from '../helpers/window-recomputation.js';
 
-/** The windows as documented in window-spec.ts; the recomputation uses these, not the engine's table. */
-const DOCUMENTED_WINDOWS = [
-  { name: '1m', lengthMs: 60_000, tileMs: 10_000, tiles: 7 },
-  { name: '5m', lengthMs: 300_000, tileMs: 30_000, tiles: 11 },
-  { name: '15m', lengthMs: 900_000, tileMs: 60_000, tiles: 16 },
-  { name: '1h', lengthMs: 3_600_000, tileMs: 300_000, tiles: 13 },
-] as const;
 type WindowName = (typeof DOCUMENTED_WINDOWS)[number]['name'];
 
 const ALLOWED_LATENESS_MS = 600_000;
@@ -371,21 +366,6 @@ function compareValue(
   result.maxAbsError = Math.max(result.maxAbsError, error);
   if (Math.abs(want) >= 1) result.maxRelError = Math.max(result.maxRelError, error / Math.abs(want));
   if (!(error <= tolerance(want))) mismatch(`${column}=${got}, recomputed ${want}`);
-}
-
-/** A latest vector's windows as row columns (statistics unrounded float32). */
-function latestColumns(latest: LatestVector): ExpectedColumns {
-  const columns: ExpectedColumns = {};
-  for (const [i, w] of DOCUMENTED_WINDOWS.entries()) {
-    const agg = latest.snapshot.windows[i]!;
-    columns[`count_${w.name}`] = agg.count;
-    for (const stat of ['mean', 'min', 'max', 'std'] as const) {
-      columns[`speed_${stat}_${w.name}`] = agg.speed[stat];
-      columns[`temp_${stat}_${w.name}`] = agg.temp[stat];
-    }
-    columns[`distance_km_${w.name}`] = agg.distanceKm;
-  }
-  return columns;
 }
 
 /**
