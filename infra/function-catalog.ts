@@ -5,6 +5,9 @@
  * entry here, so a new function cannot ship without its identity, trigger and invoker policy.
  */
 
+import type * as gcp from '@pulumi/gcp';
+import type * as pulumi from '@pulumi/pulumi';
+
 export const FUNCTION_FOLDERS = [
   'process-telemetry',
   'features-api',
@@ -56,6 +59,14 @@ export interface FunctionSpec {
   calledByWorkflow: boolean;
   access: readonly Access[];
   resources: FunctionResources;
+}
+
+/** A function as deployed: its spec, service account, Cloud Functions resource and URL. */
+export interface DeployedFunction {
+  spec: FunctionSpec;
+  account: gcp.serviceaccount.Account;
+  fn: gcp.cloudfunctionsv2.Function;
+  url: pulumi.Output<string>;
 }
 
 export const FUNCTION_CATALOG: Readonly<Record<FunctionFolder, FunctionSpec>> = {

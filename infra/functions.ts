@@ -10,7 +10,12 @@ import * as pulumi from '@pulumi/pulumi';
 import type { ConfigVariable } from '../shared/config.js';
 import type { InfraConfig } from './config.js';
 import { type AccessTargets, grantAccess } from './function-access.js';
-import { FUNCTION_CATALOG, type FunctionFolder, type FunctionSpec } from './function-catalog.js';
+import {
+  type DeployedFunction,
+  FUNCTION_CATALOG,
+  type FunctionFolder,
+  type FunctionSpec,
+} from './function-catalog.js';
 import { functionArchive } from './function-source.js';
 import type { Messaging } from './messaging.js';
 import type { Network } from './network.js';
@@ -34,13 +39,6 @@ export interface FunctionsArgs {
   messaging: Messaging;
   onlineStore: OnlineStore;
   dependsOn: pulumi.Resource[];
-}
-
-export interface DeployedFunction {
-  spec: FunctionSpec;
-  account: gcp.serviceaccount.Account;
-  fn: gcp.cloudfunctionsv2.Function;
-  url: pulumi.Output<string>;
 }
 
 export class Functions extends pulumi.ComponentResource {

@@ -14,8 +14,9 @@ import { loadConfig } from '../shared/config.js';
 import { cloudSchedulerJobs } from '../shared/schedules/cloud-scheduler-jobs.js';
 import { parseSchedules } from '../shared/schedules/timetable.js';
 import type { InfraConfig } from './config.js';
+import type { DeployedFunction } from './function-catalog.js';
 import { REPO_ROOT } from './function-source.js';
-import type { DeployedFunction, Functions } from './functions.js';
+import type { Functions } from './functions.js';
 
 export const WORKFLOW_SOURCE = join(REPO_ROOT, 'workflows/retrain.yaml');
 export const SCHEDULES_FILE = join(REPO_ROOT, 'workflows/schedules.yaml');

@@ -8,7 +8,7 @@
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import type { InfraConfig } from './config.js';
-import type { DeployedFunction } from './functions.js';
+import type { DeployedFunction } from './function-catalog.js';
 import type { Messaging } from './messaging.js';
 
 export function telemetryPush(
