@@ -38,9 +38,6 @@ const topicId = (name: string) => `messaging-${name}-id`;
 
 beforeAll(async () => {
   run = await runFleetFeatures();
-  // The closing note's resource count comes from here.
-  console.log('resource count by type (mocked run, defaults):', countByType(run.resources));
-  console.log('custom resources:', run.resources.filter((r) => r.custom).length);
 });
 
 describe('messaging', () => {
@@ -461,5 +458,54 @@ describe('project', () => {
       workflow: 'retrain',
       featuresApiUrl: mockServiceUri('features-api'),
     });
+  });
+});
+
+describe('inventory', () => {
+  it('a default stack is these 111 resources by type, in 10 components (a new resource is a deliberate change)', () => {
+    const counts = countByType(run.resources);
+    const components = Object.entries(counts).filter(([type]) => type.startsWith('fleet-features:'));
+    const resources = Object.fromEntries(
+      Object.entries(counts).filter(([type]) => !type.startsWith('fleet-features:')),
+    );
+    expect(components).toHaveLength(10);
+    expect(resources).toEqual({
+      'gcp:bigquery/dataset:Dataset': 1,
+      'gcp:bigquery/datasetIamMember:DatasetIamMember': 3,
+      'gcp:bigquery/table:Table': 2,
+      'gcp:cloudfunctionsv2/function:Function': 5,
+      'gcp:cloudrunv2/serviceIamMember:ServiceIamMember': 4,
+      'gcp:cloudscheduler/job:Job': 2,
+      'gcp:compute/backendService:BackendService': 1,
+      'gcp:compute/globalAddress:GlobalAddress': 1,
+      'gcp:compute/globalForwardingRule:GlobalForwardingRule': 1,
+      'gcp:compute/managedSslCertificate:ManagedSslCertificate': 1,
+      'gcp:compute/network:Network': 1,
+      'gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup': 1,
+      'gcp:compute/securityPolicy:SecurityPolicy': 1,
+      'gcp:compute/sSLPolicy:SSLPolicy': 1,
+      'gcp:compute/subnetwork:Subnetwork': 1,
+      'gcp:compute/targetHttpsProxy:TargetHttpsProxy': 1,
+      'gcp:compute/uRLMap:URLMap': 1,
+      'gcp:monitoring/alertPolicy:AlertPolicy': 4,
+      'gcp:projects/iAMMember:IAMMember': 5,
+      'gcp:projects/service:Service': 18,
+      'gcp:projects/serviceIdentity:ServiceIdentity': 1,
+      'gcp:pubsub/subscription:Subscription': 4,
+      'gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember': 1,
+      'gcp:pubsub/topic:Topic': 4,
+      'gcp:pubsub/topicIAMMember:TopicIAMMember': 5,
+      'gcp:redis/instance:Instance': 1,
+      'gcp:secretmanager/secret:Secret': 3,
+      'gcp:secretmanager/secretIamMember:SecretIamMember': 7,
+      'gcp:secretmanager/secretVersion:SecretVersion': 3,
+      'gcp:serviceaccount/account:Account': 9,
+      'gcp:serviceaccount/iAMMember:IAMMember': 1,
+      'gcp:storage/bucket:Bucket': 3,
+      'gcp:storage/bucketIAMMember:BucketIAMMember': 8,
+      'gcp:storage/bucketObject:BucketObject': 5,
+      'gcp:workflows/workflow:Workflow': 1,
+    });
+    expect(Object.values(resources).reduce((a, b) => a + b, 0)).toBe(111);
   });
 });
