@@ -4,6 +4,7 @@
 
 import type { FleetConfig } from '../../shared/config.js';
 import { TELEMETRY_ROUTE } from '../../shared/ingress/request-signature.js';
+import type { LocalStack } from '../servers/local-stack.js';
 import type { PipelineSubscriptions } from '../servers/pipeline-resources.js';
 
 export const STACK_FILE_NAME = 'stack.json';
@@ -78,15 +79,16 @@ export interface StackEndpointsInput {
   pid: number;
   dataDir: string;
   config: FleetConfig;
-  stack: {
-    redisUrl: string;
-    pubsubEmulatorHost: string;
-    gcsStandinUrl: string;
-    gcsStandinHost: string;
-    bigqueryStandinUrl: string;
-    warehousePath: string;
-    objectStoreRoot: string;
-  };
+  stack: Pick<
+    LocalStack,
+    | 'redisUrl'
+    | 'pubsubEmulatorHost'
+    | 'gcsStandinUrl'
+    | 'gcsStandinHost'
+    | 'bigqueryStandinUrl'
+    | 'warehousePath'
+    | 'objectStoreRoot'
+  >;
   functions: readonly {
     target: string;
     url: string;
