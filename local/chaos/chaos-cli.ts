@@ -23,6 +23,11 @@ const USAGE = `usage: npm run chaos -- [options]
 const repoRoot = resolve(import.meta.dirname, '../..');
 const ALLOWED_LATENESS_S = 600;
 
+/** A bad flag: the message and the usage, exit 2, no stack trace. */
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -39,9 +44,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const scale = Number(values.scale);
-  if (!(scale >= 0.05 && scale <= 1)) throw new Error('--scale must be in [0.05, 1]');
+  if (!(scale >= 0.05 && scale <= 1)) throw new UsageError('--scale must be in [0.05, 1]');
   const fsync = values.appendfsync;
-  if (fsync !== 'always' && fsync !== 'everysec') throw new Error('--appendfsync: always or everysec');
+  if (fsync !== 'always' && fsync !== 'everysec') throw new UsageError('--appendfsync: always or everysec');
   const appendfsync: 'always' | 'everysec' = fsync;
   const all = scenarios({ scale, allowedLatenessMs: ALLOWED_LATENESS_S * 1000 }).map((s) => ({
     ...s,
@@ -52,7 +57,9 @@ async function main(): Promise<number> {
       ? all.map((s) => s.id)
       : values.scenario.split(',').map((s) => Number(s.trim()));
   const chosen = all.filter((s) => wanted.includes(s.id));
-  if (chosen.length !== wanted.length) throw new Error(`unknown scenario in --scenario ${values.scenario}`);
+  if (chosen.length !== wanted.length) {
+    throw new UsageError(`unknown scenario in --scenario ${values.scenario} (1 to ${all.length})`);
+  }
 
   const log = (line: string) => process.stderr.write(`[chaos] ${line}\n`);
   await ensurePrerequisites({ install: true });
@@ -100,6 +107,10 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`npm run chaos: ${(error as Error).message}\n\n${USAGE}`);
+      process.exit(2);
+    }
     console.error(
       `[chaos] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
     );
