@@ -27,7 +27,7 @@ import { respondWithFetch } from '../../shared/runtime/fetch-bridge.js';
 import { createIngressRuntime, type IngressRuntime } from '../../shared/runtime/ingress-runtime.js';
 import { guardRequestBodies } from '../../shared/runtime/request-body-guard.js';
 import { reading, signedHeaders, TEST_FLEET_SECRET } from '../helpers/ingress-fakes.js';
-import { localServers } from '../helpers/local-servers.js';
+import { functionEnv } from '../helpers/local-servers.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 const suffix = randomBytes(4).toString('hex');
@@ -94,25 +94,14 @@ async function warehouseRows(): Promise<Record<string, unknown>[]> {
 }
 
 beforeAll(async () => {
-  const local = localServers();
   const env = {
-    GOOGLE_CLOUD_PROJECT: local.projectId,
-    REDIS_URL: local.redisUrl,
-    PUBSUB_EMULATOR_HOST: local.pubsubEmulatorHost,
-    STORAGE_EMULATOR_HOST: local.gcsStandinUrl,
-    BIGQUERY_API_ENDPOINT: local.bigqueryStandinUrl,
-    FEATURES_BUCKET: `wait-${suffix}`,
-    BIGQUERY_DATASET: `wait_${suffix}`,
-    TELEMETRY_TOPIC: `telemetry-raw-wait-${suffix}`,
-    DEAD_LETTER_TOPIC: `telemetry-dlq-wait-${suffix}`,
-    FEATURE_ROWS_TOPIC: `feature-rows-wait-${suffix}`,
+    ...functionEnv(`wait-${suffix}`),
     INGEST_FLEET_SECRET: TEST_FLEET_SECRET,
     // A row is in Redis from its apply until its flush is durable: the test keeps the gateway's
     // look (every 5 ms) well inside that, so every row is caught (README: "wait=true").
     INGEST_WAIT_POLL_MS: '5',
     INGEST_WAIT_TIMEOUT_MS: '20000',
     SINK_FLUSH_MAX_MS: '30',
-    LOG_LEVEL: 'warn',
   };
   Object.assign(process.env, env);
   config = loadConfig(env);
@@ -142,7 +131,7 @@ beforeAll(async () => {
   await pubsub
     .topic(config.topics.telemetry)
     .publishMessage({ data: Buffer.from(JSON.stringify(reading(warmup, 60))) });
-  const redis = new Redis(local.redisUrl);
+  const redis = new Redis(config.redisUrl);
   const windows = new RedisWindowStore(redis, { allowedLatenessMs: 600_000, vehicleIdleTtlS: 3600 });
   try {
     await waitUntil(async () => (await windows.latest([warmup]))[0] != null, {

@@ -25,7 +25,7 @@ import {
 import { createStorageClient, GcsObjectStore } from '../../shared/adapters/gcs-object-store.js';
 import { createPubSubClient } from '../../shared/adapters/pubsub-publisher.js';
 import { type FleetConfig, loadConfig } from '../../shared/config.js';
-import { localServers } from '../helpers/local-servers.js';
+import { functionEnv } from '../helpers/local-servers.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 const suffix = randomBytes(4).toString('hex');
@@ -69,20 +69,7 @@ const reading = (vehicle: string, secondsAgo: number, extra: Record<string, unkn
 });
 
 beforeAll(async () => {
-  const local = localServers();
-  Object.assign(process.env, {
-    GOOGLE_CLOUD_PROJECT: local.projectId,
-    REDIS_URL: local.redisUrl,
-    PUBSUB_EMULATOR_HOST: local.pubsubEmulatorHost,
-    STORAGE_EMULATOR_HOST: local.gcsStandinUrl,
-    BIGQUERY_API_ENDPOINT: local.bigqueryStandinUrl,
-    FEATURES_BUCKET: `e2e-${suffix}`,
-    BIGQUERY_DATASET: `e2e_${suffix}`,
-    TELEMETRY_TOPIC: `telemetry-raw-${suffix}`,
-    DEAD_LETTER_TOPIC: `telemetry-dlq-${suffix}`,
-    FEATURE_ROWS_TOPIC: `feature-rows-${suffix}`,
-    LOG_LEVEL: 'warn',
-  });
+  Object.assign(process.env, functionEnv(`e2e-${suffix}`));
   config = loadConfig();
   pubsub = createPubSubClient(config);
   storage = createStorageClient(config);

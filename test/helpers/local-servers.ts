@@ -22,3 +22,25 @@ export function localServers(): LocalServers {
     projectId: inject('projectId'),
   };
 }
+
+/**
+ * A function instance's environment on these servers, with a bucket, dataset and topics of its own
+ * (named after `name`, e.g. `e2e-1a2b3c4d`), so test files that share the servers share no state.
+ */
+export function functionEnv(name: string): Record<string, string> {
+  const local = localServers();
+  return {
+    GOOGLE_CLOUD_PROJECT: local.projectId,
+    REDIS_URL: local.redisUrl,
+    PUBSUB_EMULATOR_HOST: local.pubsubEmulatorHost,
+    STORAGE_EMULATOR_HOST: local.gcsStandinUrl,
+    BIGQUERY_API_ENDPOINT: local.bigqueryStandinUrl,
+    FEATURES_BUCKET: name,
+    BIGQUERY_DATASET: name.replaceAll('-', '_'),
+    TELEMETRY_TOPIC: `telemetry-raw-${name}`,
+    DEAD_LETTER_TOPIC: `telemetry-dlq-${name}`,
+    FEATURE_ROWS_TOPIC: `feature-rows-${name}`,
+    ALERTS_TOPIC: `alerts-${name}`,
+    LOG_LEVEL: 'warn',
+  };
+}

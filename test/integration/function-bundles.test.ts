@@ -27,7 +27,7 @@ import { createStorageClient } from '../../shared/adapters/gcs-object-store.js';
 import { createPubSubClient } from '../../shared/adapters/pubsub-publisher.js';
 import { loadConfig } from '../../shared/config.js';
 import { EXPECTATIONS_RELATIVE_PATH } from '../../shared/runtime/model-runtime.js';
-import { localServers } from '../helpers/local-servers.js';
+import { functionEnv } from '../helpers/local-servers.js';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const folders = await discoverFunctionFolders(repoRoot);
@@ -121,21 +121,7 @@ describe('npm run bundle', () => {
   });
 
   it('the bundled processTelemetry applies a pushed reading in Redis, and the bundled featuresApi serves its row', async () => {
-    const local = localServers();
-    const env = {
-      GOOGLE_CLOUD_PROJECT: local.projectId,
-      REDIS_URL: local.redisUrl,
-      PUBSUB_EMULATOR_HOST: local.pubsubEmulatorHost,
-      STORAGE_EMULATOR_HOST: local.gcsStandinUrl,
-      BIGQUERY_API_ENDPOINT: local.bigqueryStandinUrl,
-      FEATURES_BUCKET: `bundle-${suffix}`,
-      BIGQUERY_DATASET: `bundle_${suffix}`,
-      TELEMETRY_TOPIC: `telemetry-raw-${suffix}`,
-      DEAD_LETTER_TOPIC: `telemetry-dlq-${suffix}`,
-      FEATURE_ROWS_TOPIC: `feature-rows-${suffix}`,
-      ALERTS_TOPIC: `alerts-${suffix}`,
-      LOG_LEVEL: 'warn',
-    };
+    const env = functionEnv(`bundle-${suffix}`);
     const config = loadConfig(env);
     const pubsub = createPubSubClient(config);
     try {
@@ -163,9 +149,9 @@ describe('npm run bundle', () => {
     };
     const push = await processTelemetry.send({
       method: 'POST',
-      path: `/projects/${local.projectId}/topics/${config.topics.telemetry}`,
+      path: `/projects/${config.projectId}/topics/${config.topics.telemetry}`,
       json: {
-        subscription: `projects/${local.projectId}/subscriptions/bundle-${suffix}`,
+        subscription: `projects/${config.projectId}/subscriptions/bundle-${suffix}`,
         message: {
           data: Buffer.from(JSON.stringify(reading)).toString('base64'),
           messageId: `bundle-${suffix}`,
